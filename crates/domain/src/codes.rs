@@ -1,0 +1,71 @@
+//! The shapes of codes and keys that people and programs type (CONTRACT sections 3 and 5, R12). Randomness comes
+//! from the caller, so these stay pure.
+
+/// Alphabet of product and offering codes: `A-Z0-9`.
+const CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// RFC 4648 base32 without padding: unambiguous to read aloud and to type.
+const KEY_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+pub const CODE_LEN: usize = 8;
+/// 28 base32 characters carry 140 bits, within the 30-character limit of R12.
+pub const ACTIVATION_KEY_LEN: usize = 28;
+pub const ACTIVATION_KEY_MAX_LEN: usize = 30;
+
+/// An 8-character product or offering code from 8 random bytes.
+pub fn product_code(random: [u8; CODE_LEN]) -> String {
+    random.iter().map(|b| CODE_ALPHABET[usize::from(*b) % 36] as char).collect()
+}
+
+pub fn is_product_code(text: &str) -> bool {
+    text.len() == CODE_LEN && text.bytes().all(|b| CODE_ALPHABET.contains(&b))
+}
+
+/// An activation key from 18 random bytes (only the first 140 bits are used).
+pub fn activation_key(random: [u8; 18]) -> String {
+    let mut bits: u128 = 0;
+    for b in &random[..16] {
+        bits = (bits << 8) | u128::from(*b);
+    }
+    let extra = u16::from(random[16]) << 8 | u16::from(random[17]);
+    (0..ACTIVATION_KEY_LEN)
+        .map(|i| {
+            let index = if i < 25 { (bits >> (i * 5)) & 31 } else { u128::from(extra >> ((i - 25) * 5)) & 31 };
+            KEY_ALPHABET[index as usize] as char
+        })
+        .collect()
+}
+
+/// Whether a text has the shape of an activation key (R12: at most 30 characters of the key alphabet). Lower-case
+/// letters are accepted because people retype keys; callers upper-case them first via [`normalize_activation_key`].
+pub fn is_activation_key(text: &str) -> bool {
+    !text.is_empty() && text.len() <= ACTIVATION_KEY_MAX_LEN && text.bytes().all(|b| KEY_ALPHABET.contains(&b))
+}
+
+pub fn normalize_activation_key(text: &str) -> String {
+    text.trim().to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_codes_are_eight_alphanumerics() {
+        let code = product_code([0, 1, 35, 36, 200, 255, 7, 9]);
+        assert_eq!(code, "AB9AUDHJ");
+        assert!(is_product_code(&code));
+        assert!(!is_product_code("774f4ff8"));
+        assert!(!is_product_code("774F4FF"));
+    }
+
+    #[test]
+    fn activation_keys_fit_thirty_characters() {
+        let key = activation_key([0xAB; 18]);
+        assert_eq!(key.len(), ACTIVATION_KEY_LEN);
+        assert!(is_activation_key(&key));
+        assert_ne!(activation_key([1; 18]), activation_key([2; 18]));
+        assert!(!is_activation_key(&"A".repeat(31)));
+        assert!(!is_activation_key("ADMAY7DVLJ-WHJ76"));
+        assert!(is_activation_key(&normalize_activation_key(" admay7dvljtwhj76mmbmqexample ")));
+    }
+}

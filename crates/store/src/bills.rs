@@ -1,0 +1,288 @@
+//! Bills, their lines, and payment attempts. A bill is charged through attempts: [`Store::begin_attempt`] opens
+//! one (at most one at a time per bill), the gateway is called with the key `{bill}:{attempt}`, and
+//! [`Store::finish_attempt`] records the outcome with everything that follows from it in one transaction.
+
+use sqlx::FromRow;
+
+use crate::ledger::{LedgerQueries, LedgerTransaction};
+use crate::outbox::{Email, OutboxQueries};
+use crate::{Result, Store, StoreError, queries, read, write};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Bill {
+    pub id: String,
+    pub customer_id: String,
+    pub kind: String,
+    pub period: String,
+    pub subscription_id: Option<String>,
+    pub event_key: Option<String>,
+    pub issued_at: i64,
+    pub total_cents: i64,
+    pub status: String,
+    pub attempts: i64,
+    pub open_attempt: Option<i64>,
+    pub paid_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct BillLine {
+    pub bill_id: String,
+    pub position: i64,
+    pub product_id: String,
+    pub subscription_id: String,
+    pub kind: String,
+    pub dimension: Option<String>,
+    pub quantity: Option<String>,
+    pub amount_cents: i64,
+    pub description: String,
+}
+
+/// A bill line with the product's code and seller, as reports and deposits need them.
+#[derive(Debug, Clone, FromRow)]
+pub struct BillLineView {
+    pub bill_id: String,
+    pub product_code: String,
+    pub seller_id: String,
+    pub kind: String,
+    pub dimension: Option<String>,
+    pub quantity: Option<String>,
+    pub amount_cents: i64,
+    pub description: String,
+}
+
+pub struct NewBill {
+    pub bill: Bill,
+    pub lines: Vec<BillLine>,
+}
+
+/// A gateway call about to be made.
+#[derive(Debug, Clone)]
+pub struct StartedAttempt {
+    pub bill: Bill,
+    pub attempt: i64,
+    pub gateway_token: String,
+}
+
+impl StartedAttempt {
+    /// The gateway's idempotency key (R20): the same attempt never charges twice, even when retried after a crash.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}:{}", self.bill.id, self.attempt)
+    }
+}
+
+/// The outcome of an attempt and what follows from it.
+pub struct AttemptOutcome<'a> {
+    pub bill_id: &'a str,
+    pub attempt: i64,
+    pub at: i64,
+    pub succeeded: bool,
+    pub gateway_reference: Option<&'a str>,
+    pub message: Option<&'a str>,
+    /// The collection, when the charge succeeded.
+    pub ledger: Option<&'a LedgerTransaction>,
+    /// A pending subscription that a successful sign-up charge activates.
+    pub activate_subscription: Option<&'a str>,
+    pub emails: &'a [Email],
+}
+
+queries! {
+    pub(crate) trait BillQueries {
+        async fn insert_bill(&mut self, new: &NewBill) -> Result<()> {
+            let b = &new.bill;
+            sqlx::query(
+                "INSERT INTO bills (id, customer_id, kind, period, subscription_id, event_key, issued_at, total_cents, status,
+                                    attempts, paid_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
+            )
+            .bind(&b.id)
+            .bind(&b.customer_id)
+            .bind(&b.kind)
+            .bind(&b.period)
+            .bind(&b.subscription_id)
+            .bind(&b.event_key)
+            .bind(b.issued_at)
+            .bind(b.total_cents)
+            .bind(&b.status)
+            .bind(b.paid_at)
+            .execute(&mut *self)
+            .await?;
+            for l in &new.lines {
+                sqlx::query(
+                    "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
+                                             amount_cents, description)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&b.id)
+                .bind(l.position)
+                .bind(&l.product_id)
+                .bind(&l.subscription_id)
+                .bind(&l.kind)
+                .bind(&l.dimension)
+                .bind(&l.quantity)
+                .bind(l.amount_cents)
+                .bind(&l.description)
+                .execute(&mut *self)
+                .await?;
+            }
+            Ok(())
+        }
+
+        async fn record_fee_charged(&mut self, subscription_id: &str, month: &str, bill_id: &str) -> Result<()> {
+            sqlx::query("INSERT INTO monthly_fees_charged (subscription_id, month, bill_id) VALUES ($1, $2, $3)")
+                .bind(subscription_id)
+                .bind(month)
+                .bind(bill_id)
+                .execute(&mut *self)
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+impl Store {
+    pub async fn bill(&self, id: &str) -> Result<Option<Bill>> {
+        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM bills WHERE id = $1").bind(id).fetch_optional(&mut *c).await?))
+    }
+
+    /// The customer's bills, oldest first.
+    pub async fn bills_of_customer(&self, customer_id: &str) -> Result<Vec<Bill>> {
+        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM bills WHERE customer_id = $1 ORDER BY issued_at, id")
+            .bind(customer_id)
+            .fetch_all(&mut *c)
+            .await?))
+    }
+
+    /// The lines of the customer's bills, in bill and line order.
+    pub async fn bill_lines_of_customer(&self, customer_id: &str) -> Result<Vec<BillLineView>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT l.bill_id, p.code AS product_code, p.seller_id, l.kind, l.dimension, l.quantity, l.amount_cents,
+                    l.description
+             FROM bill_lines l JOIN bills b ON b.id = l.bill_id JOIN products p ON p.id = l.product_id
+             WHERE b.customer_id = $1 ORDER BY b.issued_at, b.id, l.position",
+        )
+        .bind(customer_id)
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    pub async fn bill_lines(&self, bill_id: &str) -> Result<Vec<BillLineView>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT l.bill_id, p.code AS product_code, p.seller_id, l.kind, l.dimension, l.quantity, l.amount_cents,
+                    l.description
+             FROM bill_lines l JOIN products p ON p.id = l.product_id WHERE l.bill_id = $1 ORDER BY l.position",
+        )
+        .bind(bill_id)
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    /// The customer's bills that a new card retries (R10): issued, unpaid, not void, with something to pay.
+    pub async fn collectible_bills(&self, customer_id: &str) -> Result<Vec<Bill>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM bills WHERE customer_id = $1 AND status IN ('pending', 'failed') AND total_cents > 0
+             ORDER BY issued_at, id",
+        )
+        .bind(customer_id)
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    /// Attempts left open by a crash between the gateway call and its record, to be finished with the same key.
+    pub async fn open_attempts(&self) -> Result<Vec<StartedAttempt>> {
+        let bills: Vec<Bill> = read!(self, |c| Ok::<_, StoreError>(
+            sqlx::query_as("SELECT * FROM bills WHERE open_attempt IS NOT NULL ORDER BY issued_at, id").fetch_all(&mut *c).await?
+        ))?;
+        let mut started = Vec::with_capacity(bills.len());
+        for bill in bills {
+            let token: Option<(String,)> = read!(self, |c| Ok::<_, StoreError>(
+                sqlx::query_as("SELECT gateway_token FROM payment_methods WHERE customer_id = $1")
+                    .bind(&bill.customer_id)
+                    .fetch_optional(&mut *c)
+                    .await?
+            ))?;
+            if let (Some(attempt), Some((gateway_token,))) = (bill.open_attempt, token) {
+                started.push(StartedAttempt { attempt, gateway_token, bill });
+            }
+        }
+        Ok(started)
+    }
+
+    /// Opens the next attempt on a collectible bill with a card on file. `None` when the bill is paid, void, free,
+    /// already being charged, or the customer has no card.
+    pub async fn begin_attempt(&self, bill_id: &str, at: i64) -> Result<Option<StartedAttempt>> {
+        write!(self, |c| {
+            let token: Option<(String,)> = sqlx::query_as(
+                "SELECT m.gateway_token FROM payment_methods m JOIN bills b ON b.customer_id = m.customer_id WHERE b.id = $1",
+            )
+            .bind(bill_id)
+            .fetch_optional(&mut *c)
+            .await?;
+            let Some((gateway_token,)) = token else { return Ok(None) };
+            // The row lock of this UPDATE, and its re-checked condition, let only one opener win on PostgreSQL.
+            let bill: Option<Bill> = sqlx::query_as(
+                "UPDATE bills SET attempts = attempts + 1, open_attempt = attempts + 1
+                 WHERE id = $1 AND status IN ('pending', 'failed') AND total_cents > 0 AND open_attempt IS NULL
+                 RETURNING *",
+            )
+            .bind(bill_id)
+            .fetch_optional(&mut *c)
+            .await?;
+            let Some(bill) = bill else { return Ok(None) };
+            let attempt = bill.attempts;
+            sqlx::query("INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at) VALUES ($1, $2, $3, $4)")
+                .bind(bill_id)
+                .bind(attempt)
+                .bind(bill.total_cents)
+                .bind(at)
+                .execute(&mut *c)
+                .await?;
+            Ok::<_, StoreError>(Some(StartedAttempt { bill, attempt, gateway_token }))
+        })
+    }
+
+    /// Records an attempt's outcome with its consequences. Returns false, writing nothing, when it was recorded
+    /// already (a resumed attempt that another worker finished).
+    pub async fn finish_attempt(&self, outcome: AttemptOutcome<'_>) -> Result<bool> {
+        write!(self, |c| {
+            let finished = sqlx::query(
+                "UPDATE payment_attempts SET finished_at = $1, outcome = $2, gateway_reference = $3, message = $4
+                 WHERE bill_id = $5 AND attempt = $6 AND outcome IS NULL",
+            )
+            .bind(outcome.at)
+            .bind(if outcome.succeeded { "succeeded" } else { "declined" })
+            .bind(outcome.gateway_reference)
+            .bind(outcome.message)
+            .bind(outcome.bill_id)
+            .bind(outcome.attempt)
+            .execute(&mut *c)
+            .await?;
+            if finished.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "UPDATE bills SET status = $1, open_attempt = NULL, paid_at = CASE WHEN $2 THEN $3 ELSE paid_at END
+                 WHERE id = $4",
+            )
+            .bind(if outcome.succeeded { "paid" } else { "failed" })
+            .bind(outcome.succeeded)
+            .bind(outcome.at)
+            .bind(outcome.bill_id)
+            .execute(&mut *c)
+            .await?;
+            if let Some(txn) = outcome.ledger {
+                c.insert_ledger_transaction(txn).await?;
+            }
+            if let Some(subscription_id) = outcome.activate_subscription {
+                sqlx::query("UPDATE subscriptions SET state = 'active', activated_at = $1 WHERE id = $2 AND state = 'pending'")
+                    .bind(outcome.at)
+                    .bind(subscription_id)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            for email in outcome.emails {
+                c.insert_email(email).await?;
+            }
+            Ok::<_, StoreError>(true)
+        })
+    }
+}
