@@ -21,7 +21,10 @@ impl Month {
     }
 
     pub fn of(instant: Instant) -> Month {
-        Month { year: instant.year(), month: instant.month() }
+        Month {
+            year: instant.year(),
+            month: instant.month(),
+        }
     }
 
     pub fn year(self) -> i32 {
@@ -39,23 +42,55 @@ impl Month {
     }
 
     pub fn next(self) -> Month {
-        if self.month == 12 { Month { year: self.year + 1, month: 1 } } else { Month { month: self.month + 1, ..self } }
+        if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                month: self.month + 1,
+                ..self
+            }
+        }
     }
 
     pub fn previous(self) -> Month {
-        if self.month == 1 { Month { year: self.year - 1, month: 12 } } else { Month { month: self.month - 1, ..self } }
+        if self.month == 1 {
+            Month {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            Month {
+                month: self.month - 1,
+                ..self
+            }
+        }
     }
 
     /// 00:00:00 on the 1st.
     pub fn start(self) -> Instant {
-        Utc.with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0).single().expect("valid month")
+        Utc.with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0)
+            .single()
+            .expect("valid month")
     }
 
     /// "June 2027", as e-mails write a bill's period.
     pub fn long_name(self) -> String {
         const NAMES: [&str; 12] = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-            "November", "December",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
         ];
         format!("{} {}", NAMES[self.month as usize - 1], self.year)
     }
@@ -74,7 +109,11 @@ impl FromStr for Month {
         if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
             return Err(InvalidMonth);
         }
-        Month::new(y.parse().map_err(|_| InvalidMonth)?, m.parse().map_err(|_| InvalidMonth)?).ok_or(InvalidMonth)
+        Month::new(
+            y.parse().map_err(|_| InvalidMonth)?,
+            m.parse().map_err(|_| InvalidMonth)?,
+        )
+        .ok_or(InvalidMonth)
     }
 }
 
@@ -89,7 +128,9 @@ pub fn day_and_length(instant: Instant) -> (u32, u32) {
 
 /// Parses an RFC 3339 instant and brings it to UTC.
 pub fn parse_instant(text: &str) -> Option<Instant> {
-    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// `2027-06-17T10:00:00Z`: RFC 3339 in UTC with whole seconds, as the API writes instants; sub-second parts are
@@ -117,8 +158,14 @@ mod tests {
         let june: Month = "2027-06".parse().unwrap();
         assert_eq!(june.to_string(), "2027-06");
         assert_eq!(june.long_name(), "June 2027");
-        assert_eq!("2027-12".parse::<Month>().unwrap().next().to_string(), "2028-01");
-        assert_eq!("2027-01".parse::<Month>().unwrap().previous().to_string(), "2026-12");
+        assert_eq!(
+            "2027-12".parse::<Month>().unwrap().next().to_string(),
+            "2028-01"
+        );
+        assert_eq!(
+            "2027-01".parse::<Month>().unwrap().previous().to_string(),
+            "2026-12"
+        );
         for bad in ["2027-13", "2027-6", "27-06", "2027/06", "abcd-ef", ""] {
             assert!(bad.parse::<Month>().is_err(), "{bad}");
         }

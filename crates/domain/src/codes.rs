@@ -13,7 +13,10 @@ pub const ACTIVATION_KEY_MAX_LEN: usize = 30;
 
 /// An 8-character product or offering code from 8 random bytes.
 pub fn product_code(random: [u8; CODE_LEN]) -> String {
-    random.iter().map(|b| CODE_ALPHABET[usize::from(*b) % 36] as char).collect()
+    random
+        .iter()
+        .map(|b| CODE_ALPHABET[usize::from(*b) % 36] as char)
+        .collect()
 }
 
 pub fn is_product_code(text: &str) -> bool {
@@ -29,7 +32,11 @@ pub fn activation_key(random: [u8; 18]) -> String {
     let extra = u16::from(random[16]) << 8 | u16::from(random[17]);
     (0..ACTIVATION_KEY_LEN)
         .map(|i| {
-            let index = if i < 25 { (bits >> (i * 5)) & 31 } else { u128::from(extra >> ((i - 25) * 5)) & 31 };
+            let index = if i < 25 {
+                (bits >> (i * 5)) & 31
+            } else {
+                u128::from(extra >> ((i - 25) * 5)) & 31
+            };
             KEY_ALPHABET[index as usize] as char
         })
         .collect()
@@ -38,16 +45,56 @@ pub fn activation_key(random: [u8; 18]) -> String {
 /// Whether a text has the shape of an activation key (R12: at most 30 characters of the key alphabet). Lower-case
 /// letters are accepted because people retype keys; callers upper-case them first via [`normalize_activation_key`].
 pub fn is_activation_key(text: &str) -> bool {
-    !text.is_empty() && text.len() <= ACTIVATION_KEY_MAX_LEN && text.bytes().all(|b| KEY_ALPHABET.contains(&b))
+    !text.is_empty()
+        && text.len() <= ACTIVATION_KEY_MAX_LEN
+        && text.bytes().all(|b| KEY_ALPHABET.contains(&b))
 }
 
 pub fn normalize_activation_key(text: &str) -> String {
     text.trim().to_ascii_uppercase()
 }
 
+/// The seller's redirect URL with `ActivationKey` and `ProductCode` appended (reference 4.1), before any fragment.
+pub fn activation_redirect(redirect_url: &str, activation_key: &str, product_code: &str) -> String {
+    let (base, fragment) = match redirect_url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (redirect_url, None),
+    };
+    let separator = if !base.contains('?') {
+        "?"
+    } else if base.ends_with('?') || base.ends_with('&') {
+        ""
+    } else {
+        "&"
+    };
+    let mut url =
+        format!("{base}{separator}ActivationKey={activation_key}&ProductCode={product_code}");
+    if let Some(fragment) = fragment {
+        url.push('#');
+        url.push_str(fragment);
+    }
+    url
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_carries_key_and_code() {
+        assert_eq!(
+            activation_redirect("https://example.com/welcome", "KEY", "774F4FF8"),
+            "https://example.com/welcome?ActivationKey=KEY&ProductCode=774F4FF8"
+        );
+        assert_eq!(
+            activation_redirect("https://x.io/a?b=1", "K", "C"),
+            "https://x.io/a?b=1&ActivationKey=K&ProductCode=C"
+        );
+        assert_eq!(
+            activation_redirect("https://x.io/a?#top", "K", "C"),
+            "https://x.io/a?ActivationKey=K&ProductCode=C#top"
+        );
+    }
 
     #[test]
     fn product_codes_are_eight_alphanumerics() {
@@ -66,6 +113,8 @@ mod tests {
         assert_ne!(activation_key([1; 18]), activation_key([2; 18]));
         assert!(!is_activation_key(&"A".repeat(31)));
         assert!(!is_activation_key("ADMAY7DVLJ-WHJ76"));
-        assert!(is_activation_key(&normalize_activation_key(" admay7dvljtwhj76mmbmqexample ")));
+        assert!(is_activation_key(&normalize_activation_key(
+            " admay7dvljtwhj76mmbmqexample "
+        )));
     }
 }

@@ -18,8 +18,14 @@ impl EmailAddress {
                     && !domain.ends_with('.')
                     && !domain.contains('@')
             })
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c));
-        if valid { Ok(EmailAddress(text.to_owned())) } else { Err(FieldError::new("email", "is not a valid e-mail address")) }
+            && !text
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>\"(),;:[]\\".contains(c));
+        if valid {
+            Ok(EmailAddress(text.to_owned()))
+        } else {
+            Err(FieldError::new("email", "is not a valid e-mail address"))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -40,7 +46,16 @@ mod tests {
         let email = EmailAddress::parse("  Ana.Lopez@Example.COM ").unwrap();
         assert_eq!(email.as_str(), "Ana.Lopez@Example.COM");
         assert_eq!(email.normalized(), "ana.lopez@example.com");
-        for bad in ["", "ana", "@example.com", "ana@", "ana@localhost", "a b@example.com", "<a>@x.com", "a@b@c.com"] {
+        for bad in [
+            "",
+            "ana",
+            "@example.com",
+            "ana@",
+            "ana@localhost",
+            "a b@example.com",
+            "<a>@x.com",
+            "a@b@c.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }

@@ -15,7 +15,10 @@ pub struct FeeSchedule {
 
 impl Default for FeeSchedule {
     fn default() -> Self {
-        FeeSchedule { percent: Decimal::from(3), per_bill: Money::from_cents(30) }
+        FeeSchedule {
+            percent: Decimal::from(3),
+            per_bill: Money::from_cents(30),
+        }
     }
 }
 
@@ -36,15 +39,21 @@ impl<S> Deposit<S> {
 }
 
 /// Splits a collected bill's lines, given as (seller, product, amount), into one deposit per seller (R28).
-pub fn deposits<S: Ord + Clone, P: Ord>(lines: impl IntoIterator<Item = (S, P, Money)>, per_bill: Money) -> Vec<Deposit<S>> {
+pub fn deposits<S: Ord + Clone, P: Ord>(
+    lines: impl IntoIterator<Item = (S, P, Money)>,
+    per_bill: Money,
+) -> Vec<Deposit<S>> {
     let mut by_product: BTreeMap<(S, P), Money> = BTreeMap::new();
     for (seller, product, amount) in lines {
         *by_product.entry((seller, product)).or_default() += amount;
     }
     let mut by_seller: BTreeMap<S, Deposit<S>> = BTreeMap::new();
     for ((seller, _), total) in by_product {
-        let deposit =
-            by_seller.entry(seller.clone()).or_insert(Deposit { seller, gross: Money::ZERO, fees: Money::ZERO });
+        let deposit = by_seller.entry(seller.clone()).or_insert(Deposit {
+            seller,
+            gross: Money::ZERO,
+            fees: Money::ZERO,
+        });
         deposit.gross += total;
         if total > Money::ZERO {
             deposit.fees += per_bill;
@@ -59,7 +68,13 @@ mod tests {
 
     #[test]
     fn as2_signup_deposit_is_9_37() {
-        let split = deposits([("s", "p", Money::from_cents(500)), ("s", "p", Money::from_cents(467))], Money::from_cents(30));
+        let split = deposits(
+            [
+                ("s", "p", Money::from_cents(500)),
+                ("s", "p", Money::from_cents(467)),
+            ],
+            Money::from_cents(30),
+        );
         assert_eq!(split.len(), 1);
         assert_eq!(split[0].gross, Money::from_cents(967));
         assert_eq!(split[0].net(), Money::from_cents(937));
@@ -67,7 +82,13 @@ mod tests {
 
     #[test]
     fn as9_two_products_pay_two_fees() {
-        let split = deposits([("s", "x", Money::from_cents(1000)), ("s", "y", Money::from_cents(500))], Money::from_cents(30));
+        let split = deposits(
+            [
+                ("s", "x", Money::from_cents(1000)),
+                ("s", "y", Money::from_cents(500)),
+            ],
+            Money::from_cents(30),
+        );
         assert_eq!(split[0].net(), Money::from_cents(1440));
         assert_eq!(split[0].fees, Money::from_cents(60));
     }
@@ -75,10 +96,21 @@ mod tests {
     #[test]
     fn products_totalling_zero_pay_no_fee_and_sellers_are_split() {
         let split = deposits(
-            [("a", "x", Money::from_cents(1000)), ("a", "z", Money::ZERO), ("b", "y", Money::from_cents(500))],
+            [
+                ("a", "x", Money::from_cents(1000)),
+                ("a", "z", Money::ZERO),
+                ("b", "y", Money::from_cents(500)),
+            ],
             Money::from_cents(30),
         );
-        assert_eq!(split[0], Deposit { seller: "a", gross: Money::from_cents(1000), fees: Money::from_cents(30) });
+        assert_eq!(
+            split[0],
+            Deposit {
+                seller: "a",
+                gross: Money::from_cents(1000),
+                fees: Money::from_cents(30)
+            }
+        );
         assert_eq!(split[1].net(), Money::from_cents(470));
     }
 }

@@ -15,13 +15,26 @@ pub struct Object<'a> {
 impl<'a> Object<'a> {
     pub fn new(path: &str, value: &'a Value) -> Result<Object<'a>, FieldError> {
         match value {
-            Value::Object(map) => Ok(Object { path: path.to_owned(), map, taken: Vec::new() }),
+            Value::Object(map) => Ok(Object {
+                path: path.to_owned(),
+                map,
+                taken: Vec::new(),
+            }),
             _ => Err(FieldError::new(display_path(path), "must be a JSON object")),
         }
     }
 
     pub fn path_of(&self, field: &str) -> String {
-        if self.path.is_empty() { field.to_owned() } else { format!("{}.{field}", self.path) }
+        if self.path.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{}.{field}", self.path)
+        }
+    }
+
+    /// Whether the object has the field at all (even as `null`).
+    pub fn contains(&self, field: &str) -> bool {
+        self.map.contains_key(field)
     }
 
     /// The field's value, `None` when absent or `null`.
@@ -57,14 +70,19 @@ impl<'a> Object<'a> {
     /// Refuses any field that was not read.
     pub fn finish(self) -> Result<(), FieldError> {
         match self.map.keys().find(|k| !self.taken.contains(&k.as_str())) {
-            Some(unknown) => Err(FieldError::new(self.path_of(unknown), "is not a known field")),
+            Some(unknown) => Err(FieldError::new(
+                self.path_of(unknown),
+                "is not a known field",
+            )),
             None => Ok(()),
         }
     }
 }
 
 pub fn as_str<'v>(path: &str, value: &'v Value) -> Result<&'v str, FieldError> {
-    value.as_str().ok_or_else(|| FieldError::new(path, "must be a string"))
+    value
+        .as_str()
+        .ok_or_else(|| FieldError::new(path, "must be a string"))
 }
 
 fn display_path(path: &str) -> &str {

@@ -156,7 +156,11 @@ pub enum MoneyError {
 fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
     let plain = !text.is_empty()
         && text.len() <= 40
-        && text.strip_prefix('-').unwrap_or(text).chars().all(|c| c.is_ascii_digit() || c == '.')
+        && text
+            .strip_prefix('-')
+            .unwrap_or(text)
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.')
         && text.chars().filter(|&c| c == '.').count() <= 1
         && !text.ends_with('.')
         && !text.trim_start_matches('-').starts_with('.');
@@ -185,9 +189,15 @@ mod tests {
     #[test]
     fn rounds_half_away_from_zero() {
         assert_eq!(Money::round(Decimal::new(4665, 3)), Money::from_cents(467));
-        assert_eq!(Money::round(Decimal::new(-4665, 3)), Money::from_cents(-467));
+        assert_eq!(
+            Money::round(Decimal::new(-4665, 3)),
+            Money::from_cents(-467)
+        );
         assert_eq!(Money::round(Decimal::new(4664, 3)), Money::from_cents(466));
-        assert_eq!(Money::round(Decimal::from(10) * Decimal::from(14) / Decimal::from(30)), Money::from_cents(467));
+        assert_eq!(
+            Money::round(Decimal::from(10) * Decimal::from(14) / Decimal::from(30)),
+            Money::from_cents(467)
+        );
     }
 
     #[test]
@@ -208,15 +218,24 @@ mod tests {
         assert_eq!(Money::parse_price("1.505"), Err(MoneyError::TooPrecise(2)));
         assert_eq!(Money::parse_price("-1"), Err(MoneyError::Negative));
         assert_eq!(Money::parse_price("1000000001"), Err(MoneyError::TooLarge));
-        for bad in ["", "abc", "1e3", "+1", " 1", "1.", ".5", "1.2.3", "NaN", "١"] {
-            assert_eq!(Money::parse_price(bad), Err(MoneyError::NotADecimal), "{bad}");
+        for bad in [
+            "", "abc", "1e3", "+1", " 1", "1.", ".5", "1.2.3", "NaN", "١",
+        ] {
+            assert_eq!(
+                Money::parse_price(bad),
+                Err(MoneyError::NotADecimal),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn parses_unit_prices_to_eight_decimals() {
         assert_eq!(UnitPrice::parse("0.00001").unwrap().to_string(), "0.00001");
-        assert_eq!(UnitPrice::parse("0.25").unwrap().value(), Decimal::new(25, 2));
+        assert_eq!(
+            UnitPrice::parse("0.25").unwrap().value(),
+            Decimal::new(25, 2)
+        );
         assert!(UnitPrice::parse("0.123456789").is_err());
         assert!(UnitPrice::parse("-0.1").is_err());
     }

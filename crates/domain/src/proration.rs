@@ -21,7 +21,10 @@ pub struct SignupCharge {
 
 impl SignupCharge {
     pub fn at(signup_fee: Money, monthly_fee: Money, at: Instant) -> SignupCharge {
-        SignupCharge { signup_fee, prorated_monthly_fee: remaining_including_today(monthly_fee, at) }
+        SignupCharge {
+            signup_fee,
+            prorated_monthly_fee: remaining_including_today(monthly_fee, at),
+        }
     }
 
     pub fn total(&self) -> Money {
@@ -41,14 +44,27 @@ mod tests {
     #[test]
     fn as1_june_signups_are_prorated_from_the_signup_day() {
         let monthly = Money::from_cents(2000);
-        assert_eq!(remaining_including_today(monthly, at("2027-06-03T09:00:00Z")), Money::from_cents(1867));
-        assert_eq!(remaining_including_today(monthly, at("2027-06-04T00:00:00Z")), Money::from_cents(1800));
-        assert_eq!(remaining_including_today(monthly, at("2027-06-05T23:59:59Z")), Money::from_cents(1733));
+        assert_eq!(
+            remaining_including_today(monthly, at("2027-06-03T09:00:00Z")),
+            Money::from_cents(1867)
+        );
+        assert_eq!(
+            remaining_including_today(monthly, at("2027-06-04T00:00:00Z")),
+            Money::from_cents(1800)
+        );
+        assert_eq!(
+            remaining_including_today(monthly, at("2027-06-05T23:59:59Z")),
+            Money::from_cents(1733)
+        );
     }
 
     #[test]
     fn as2_signup_on_the_17th_costs_9_67() {
-        let charge = SignupCharge::at(Money::from_cents(500), Money::from_cents(1000), at("2027-06-17T00:00:00Z"));
+        let charge = SignupCharge::at(
+            Money::from_cents(500),
+            Money::from_cents(1000),
+            at("2027-06-17T00:00:00Z"),
+        );
         assert_eq!(charge.prorated_monthly_fee, Money::from_cents(467));
         assert_eq!(charge.total(), Money::from_cents(967));
     }
@@ -56,9 +72,18 @@ mod tests {
     #[test]
     fn first_and_last_day_of_month() {
         let monthly = Money::from_cents(3100);
-        assert_eq!(remaining_including_today(monthly, at("2027-07-01T00:00:00Z")), monthly);
-        assert_eq!(remaining_including_today(monthly, at("2027-07-31T23:59:59Z")), Money::from_cents(100));
+        assert_eq!(
+            remaining_including_today(monthly, at("2027-07-01T00:00:00Z")),
+            monthly
+        );
+        assert_eq!(
+            remaining_including_today(monthly, at("2027-07-31T23:59:59Z")),
+            Money::from_cents(100)
+        );
         // 29-day February in a leap year.
-        assert_eq!(remaining_including_today(Money::from_cents(2900), at("2028-02-29T12:00:00Z")), Money::from_cents(100));
+        assert_eq!(
+            remaining_including_today(Money::from_cents(2900), at("2028-02-29T12:00:00Z")),
+            Money::from_cents(100)
+        );
     }
 }

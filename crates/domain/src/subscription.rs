@@ -47,10 +47,17 @@ mod tests {
 
     #[test]
     fn states_round_trip_as_text() {
-        for state in [SubscriptionState::Pending, SubscriptionState::Active, SubscriptionState::Canceled] {
+        for state in [
+            SubscriptionState::Pending,
+            SubscriptionState::Active,
+            SubscriptionState::Canceled,
+        ] {
             assert_eq!(SubscriptionState::parse(state.as_str()), Some(state));
         }
-        assert_eq!(CancelReason::parse("unpaid_signup"), Some(CancelReason::UnpaidSignup));
+        assert_eq!(
+            CancelReason::parse("unpaid_signup"),
+            Some(CancelReason::UnpaidSignup)
+        );
         assert_eq!(CancelReason::parse("whatever"), None);
     }
 }

@@ -18,15 +18,27 @@ pub enum FieldErrorKind {
 
 impl FieldError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind: FieldErrorKind::Invalid, path: path.into(), message: message.into() }
+        Self {
+            kind: FieldErrorKind::Invalid,
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     pub fn missing(path: impl Into<String>) -> Self {
-        Self { kind: FieldErrorKind::Missing, path: path.into(), message: "is required".into() }
+        Self {
+            kind: FieldErrorKind::Missing,
+            path: path.into(),
+            message: "is required".into(),
+        }
     }
 
     pub fn unknown_dimension(path: impl Into<String>, name: &str) -> Self {
-        Self { kind: FieldErrorKind::UnknownDimension, path: path.into(), message: format!("unknown dimension {name:?}") }
+        Self {
+            kind: FieldErrorKind::UnknownDimension,
+            path: path.into(),
+            message: format!("unknown dimension {name:?}"),
+        }
     }
 }
 
@@ -54,9 +66,15 @@ pub fn optional_text(path: &str, value: &str, max: usize) -> Result<Option<Strin
         return Ok(None);
     }
     if value.chars().count() > max {
-        return Err(FieldError::new(path, format!("must be at most {max} characters")));
+        return Err(FieldError::new(
+            path,
+            format!("must be at most {max} characters"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(FieldError::new(path, "must not contain control characters"));
     }
     Ok(Some(value.to_owned()))
@@ -72,9 +90,14 @@ pub fn http_url(path: &str, value: &str) -> Result<String, FieldError> {
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty()
         || value.len() > 2000
-        || value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
     {
-        return Err(FieldError::new(path, "must be an absolute http or https URL"));
+        return Err(FieldError::new(
+            path,
+            "must be an absolute http or https URL",
+        ));
     }
     Ok(value.to_owned())
 }
@@ -87,7 +110,14 @@ mod tests {
     fn urls_must_be_absolute_http() {
         assert!(http_url("u", "https://example.com/welcome").is_ok());
         assert!(http_url("u", "http://localhost:8080").is_ok());
-        for bad in ["javascript:alert(1)", "ftp://x", "https://", "/relative", "https://a b", "https://x/\"<"] {
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://x",
+            "https://",
+            "/relative",
+            "https://a b",
+            "https://x/\"<",
+        ] {
             assert!(http_url("u", bad).is_err(), "{bad}");
         }
     }

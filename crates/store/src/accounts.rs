@@ -66,13 +66,25 @@ impl Store {
     }
 
     pub async fn account_by_email(&self, email_normalized: &str) -> Result<Option<Account>> {
-        read!(self, |c| c.account_where(Column::Email, email_normalized).await)
+        read!(self, |c| c
+            .account_where(Column::Email, email_normalized)
+            .await)
     }
 
-    pub async fn create_session(&self, token_hash: &str, account_id: &str, csrf_token: &str, now: i64, expires_at: i64) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        account_id: &str,
+        csrf_token: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
         write!(self, |c| {
             // Expired sessions are swept as new ones are made, so the table never grows without bound.
-            sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut *c)
+                .await?;
             sqlx::query(
                 "INSERT INTO sessions (token_hash, account_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
             )
@@ -102,7 +114,10 @@ impl Store {
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
         write!(self, |c| {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut *c)
+                .await?;
             Ok(())
         })
     }
@@ -120,19 +135,23 @@ impl Store {
 
     pub async fn login_failures_since(&self, email_normalized: &str, since: i64) -> Result<i64> {
         read!(self, |c| {
-            let (count,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM login_failures WHERE email_normalized = $1 AND at >= $2")
-                    .bind(email_normalized)
-                    .bind(since)
-                    .fetch_one(&mut *c)
-                    .await?;
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM login_failures WHERE email_normalized = $1 AND at >= $2",
+            )
+            .bind(email_normalized)
+            .bind(since)
+            .fetch_one(&mut *c)
+            .await?;
             Ok(count)
         })
     }
 
     pub async fn clear_login_failures(&self, email_normalized: &str) -> Result<()> {
         write!(self, |c| {
-            sqlx::query("DELETE FROM login_failures WHERE email_normalized = $1").bind(email_normalized).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM login_failures WHERE email_normalized = $1")
+                .bind(email_normalized)
+                .execute(&mut *c)
+                .await?;
             Ok(())
         })
     }

@@ -141,20 +141,28 @@ queries! {
 
 impl Store {
     pub async fn bill(&self, id: &str) -> Result<Option<Bill>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM bills WHERE id = $1").bind(id).fetch_optional(&mut *c).await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM bills WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?))
     }
 
     /// The customer's bills, oldest first.
     pub async fn bills_of_customer(&self, customer_id: &str) -> Result<Vec<Bill>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM bills WHERE customer_id = $1 ORDER BY issued_at, id")
-            .bind(customer_id)
-            .fetch_all(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM bills WHERE customer_id = $1 ORDER BY issued_at, id"
+        )
+        .bind(customer_id)
+        .fetch_all(&mut *c)
+        .await?))
     }
 
     /// The lines of the customer's bills, in bill and line order.
     pub async fn bill_lines_of_customer(&self, customer_id: &str) -> Result<Vec<BillLineView>> {
-        read!(self, |c| Ok(sqlx::query_as(
+        read!(self, |c| {
+            Ok(sqlx::query_as(
             "SELECT l.bill_id, p.code AS product_code, p.seller_id, l.kind, l.dimension, l.quantity, l.amount_cents,
                     l.description
              FROM bill_lines l JOIN bills b ON b.id = l.bill_id JOIN products p ON p.id = l.product_id
@@ -162,35 +170,44 @@ impl Store {
         )
         .bind(customer_id)
         .fetch_all(&mut *c)
-        .await?))
+        .await?)
+        })
     }
 
     pub async fn bill_lines(&self, bill_id: &str) -> Result<Vec<BillLineView>> {
-        read!(self, |c| Ok(sqlx::query_as(
+        read!(self, |c| {
+            Ok(sqlx::query_as(
             "SELECT l.bill_id, p.code AS product_code, p.seller_id, l.kind, l.dimension, l.quantity, l.amount_cents,
                     l.description
              FROM bill_lines l JOIN products p ON p.id = l.product_id WHERE l.bill_id = $1 ORDER BY l.position",
         )
         .bind(bill_id)
         .fetch_all(&mut *c)
-        .await?))
+        .await?)
+        })
     }
 
     /// The customer's bills that a new card retries (R10): issued, unpaid, not void, with something to pay.
     pub async fn collectible_bills(&self, customer_id: &str) -> Result<Vec<Bill>> {
-        read!(self, |c| Ok(sqlx::query_as(
+        read!(self, |c| {
+            Ok(sqlx::query_as(
             "SELECT * FROM bills WHERE customer_id = $1 AND status IN ('pending', 'failed') AND total_cents > 0
              ORDER BY issued_at, id",
         )
         .bind(customer_id)
         .fetch_all(&mut *c)
-        .await?))
+        .await?)
+        })
     }
 
     /// Attempts left open by a crash between the gateway call and its record, to be finished with the same key.
     pub async fn open_attempts(&self) -> Result<Vec<StartedAttempt>> {
         let bills: Vec<Bill> = read!(self, |c| Ok::<_, StoreError>(
-            sqlx::query_as("SELECT * FROM bills WHERE open_attempt IS NOT NULL ORDER BY issued_at, id").fetch_all(&mut *c).await?
+            sqlx::query_as(
+                "SELECT * FROM bills WHERE open_attempt IS NOT NULL ORDER BY issued_at, id"
+            )
+            .fetch_all(&mut *c)
+            .await?
         ))?;
         let mut started = Vec::with_capacity(bills.len());
         for bill in bills {
@@ -201,7 +218,11 @@ impl Store {
                     .await?
             ))?;
             if let (Some(attempt), Some((gateway_token,))) = (bill.open_attempt, token) {
-                started.push(StartedAttempt { attempt, gateway_token, bill });
+                started.push(StartedAttempt {
+                    attempt,
+                    gateway_token,
+                    bill,
+                });
             }
         }
         Ok(started)
@@ -217,7 +238,9 @@ impl Store {
             .bind(bill_id)
             .fetch_optional(&mut *c)
             .await?;
-            let Some((gateway_token,)) = token else { return Ok(None) };
+            let Some((gateway_token,)) = token else {
+                return Ok(None);
+            };
             // The row lock of this UPDATE, and its re-checked condition, let only one opener win on PostgreSQL.
             let bill: Option<Bill> = sqlx::query_as(
                 "UPDATE bills SET attempts = attempts + 1, open_attempt = attempts + 1
@@ -236,7 +259,11 @@ impl Store {
                 .bind(at)
                 .execute(&mut *c)
                 .await?;
-            Ok::<_, StoreError>(Some(StartedAttempt { bill, attempt, gateway_token }))
+            Ok::<_, StoreError>(Some(StartedAttempt {
+                bill,
+                attempt,
+                gateway_token,
+            }))
         })
     }
 

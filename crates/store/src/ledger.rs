@@ -69,7 +69,8 @@ queries! {
 impl Store {
     /// A seller's history, oldest first: collections are deposits, settlements charges (R6 signs).
     pub async fn seller_transactions(&self, seller_id: &str) -> Result<Vec<SellerTransaction>> {
-        read!(self, |c| Ok(sqlx::query_as(
+        read!(self, |c| {
+            Ok(sqlx::query_as(
             "SELECT t.at,
                     CASE t.kind WHEN 'collection' THEN 'deposit' WHEN 'settlement' THEN 'charge' ELSE t.kind END AS kind,
                     e.amount_cents, t.description
@@ -78,15 +79,18 @@ impl Store {
         )
         .bind(seller_account(seller_id))
         .fetch_all(&mut *c)
-        .await?))
+        .await?)
+        })
     }
 
     pub async fn account_balance(&self, account: &str) -> Result<i64> {
         read!(self, |c| {
-            let (sum,): (Option<i64>,) = sqlx::query_as("SELECT CAST(SUM(amount_cents) AS BIGINT) FROM ledger_entries WHERE account = $1")
-                .bind(account)
-                .fetch_one(&mut *c)
-                .await?;
+            let (sum,): (Option<i64>,) = sqlx::query_as(
+                "SELECT CAST(SUM(amount_cents) AS BIGINT) FROM ledger_entries WHERE account = $1",
+            )
+            .bind(account)
+            .fetch_one(&mut *c)
+            .await?;
             Ok(sum.unwrap_or(0))
         })
     }

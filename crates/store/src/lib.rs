@@ -117,7 +117,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub(crate) enum Db {
     /// Writes go through one connection: SQLite has one writer anyway, and queueing in the pool is cheaper than
     /// retrying on `SQLITE_BUSY`.
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -138,16 +141,32 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
-            let pool = PgPoolOptions::new().max_connections(32).acquire_timeout(Duration::from_secs(30)).connect_with(options).await?;
-            return Ok(Store { db: Db::Postgres(pool) });
+            let pool = PgPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            return Ok(Store {
+                db: Db::Postgres(pool),
+            });
         }
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| StoreError::Corrupt(format!("unsupported database URL scheme in {}", redact(url))))?;
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "unsupported database URL scheme in {}",
+                    redact(url)
+                ))
+            })?;
         let path = path.split('?').next().unwrap_or(path);
-        if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
+        if let Some(parent) = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Corrupt(format!("cannot create {}: {e}", parent.display()))
+            })?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -156,9 +175,17 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.clone()).await?;
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
-        Ok(Store { db: Db::Sqlite { read, write } })
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.clone())
+            .await?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Store {
+            db: Db::Sqlite { read, write },
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -211,7 +238,10 @@ pub fn redact(url: &str) -> String {
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("sqlite://./x.db"), "sqlite://./x.db");
     }

@@ -57,24 +57,33 @@ impl Store {
 
     /// Every e-mail to an address (any case), oldest first.
     pub async fn emails_to(&self, address: &str) -> Result<Vec<Email>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM emails WHERE lower(to_address) = lower($1) ORDER BY created_at, id")
-            .bind(address)
-            .fetch_all(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM emails WHERE lower(to_address) = lower($1) ORDER BY created_at, id"
+        )
+        .bind(address)
+        .fetch_all(&mut *c)
+        .await?))
     }
 
     /// The newest e-mails, newest first, for the demo mailbox.
     pub async fn recent_emails(&self, limit: i64) -> Result<Vec<Email>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM emails ORDER BY created_at DESC, id DESC LIMIT $1")
-            .bind(limit)
-            .fetch_all(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM emails ORDER BY created_at DESC, id DESC LIMIT $1"
+        )
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?))
     }
 
     /// Claims up to `limit` e-mails due for delivery at `now` by pushing their next attempt to `lease_until`, so
     /// that another worker does not send them meanwhile. The outer `next_attempt_at <= $2` makes a concurrent
     /// claimer on PostgreSQL skip rows the first one took.
-    pub async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<Email>> {
+    pub async fn claim_due_emails(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<Email>> {
         write!(self, |c| Ok::<_, StoreError>(
             sqlx::query_as(
                 "UPDATE emails SET next_attempt_at = $1
@@ -103,7 +112,12 @@ impl Store {
     }
 
     /// Records a failed delivery: retried at `retry_at`, or given up (`failed`) when `retry_at` is `None`.
-    pub async fn mark_email_attempt_failed(&self, id: &str, error: &str, retry_at: Option<i64>) -> Result<()> {
+    pub async fn mark_email_attempt_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<()> {
         write!(self, |c| {
             sqlx::query(
                 "UPDATE emails SET attempts = attempts + 1, last_error = $1,

@@ -50,10 +50,12 @@ impl Store {
     }
 
     pub async fn payment_method(&self, customer_id: &str) -> Result<Option<PaymentMethod>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM payment_methods WHERE customer_id = $1")
-            .bind(customer_id)
-            .fetch_optional(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM payment_methods WHERE customer_id = $1"
+        )
+        .bind(customer_id)
+        .fetch_optional(&mut *c)
+        .await?))
     }
 
     /// Records a sandbox charge under its idempotency key, or returns the one recorded first under that key.

@@ -111,10 +111,12 @@ impl Store {
     }
 
     pub async fn products_of_seller(&self, seller_id: &str) -> Result<Vec<Product>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM products WHERE seller_id = $1 ORDER BY created_at, id")
-            .bind(seller_id)
-            .fetch_all(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM products WHERE seller_id = $1 ORDER BY created_at, id"
+        )
+        .bind(seller_id)
+        .fetch_all(&mut *c)
+        .await?))
     }
 
     pub async fn product(&self, id: &str) -> Result<Option<Product>> {
@@ -126,7 +128,9 @@ impl Store {
     }
 
     pub async fn product_by_offering(&self, offering_code: &str) -> Result<Option<Product>> {
-        read!(self, |c| c.product_where(ProductKey::Offering, offering_code).await)
+        read!(self, |c| c
+            .product_where(ProductKey::Offering, offering_code)
+            .await)
     }
 
     /// The price in force at `at`.
@@ -134,7 +138,12 @@ impl Store {
         read!(self, |c| c.price_at(product_id, at).await)
     }
 
-    pub async fn update_product(&self, product_id: &str, details: &ProductDetails, at: i64) -> Result<()> {
+    pub async fn update_product(
+        &self,
+        product_id: &str,
+        details: &ProductDetails,
+        at: i64,
+    ) -> Result<()> {
         write!(self, |c| {
             sqlx::query(
                 "UPDATE products SET name = $1, description = $2, redirect_url = $3, terms_url = $4, support_contact = $5,

@@ -83,24 +83,33 @@ impl Store {
     }
 
     pub async fn seller_of_account(&self, account_id: &str) -> Result<Option<Seller>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM sellers WHERE account_id = $1")
-            .bind(account_id)
-            .fetch_optional(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM sellers WHERE account_id = $1"
+        )
+        .bind(account_id)
+        .fetch_optional(&mut *c)
+        .await?))
     }
 
     pub async fn seller(&self, id: &str) -> Result<Option<Seller>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM sellers WHERE id = $1").bind(id).fetch_optional(&mut *c).await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM sellers WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?))
     }
 
     /// The seller owning a live (unrevoked) key with this hash.
     pub async fn seller_by_api_key(&self, key_hash: &str) -> Result<Option<Seller>> {
-        read!(self, |c| Ok(sqlx::query_as(
+        read!(self, |c| {
+            Ok(sqlx::query_as(
             "SELECT s.* FROM api_keys k JOIN sellers s ON s.id = k.seller_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&mut *c)
-        .await?))
+        .await?)
+        })
     }
 
     pub async fn add_api_key(&self, key: &ApiKey) -> Result<()> {
@@ -108,10 +117,12 @@ impl Store {
     }
 
     pub async fn api_keys(&self, seller_id: &str) -> Result<Vec<ApiKey>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM api_keys WHERE seller_id = $1 ORDER BY created_at, id")
-            .bind(seller_id)
-            .fetch_all(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM api_keys WHERE seller_id = $1 ORDER BY created_at, id"
+        )
+        .bind(seller_id)
+        .fetch_all(&mut *c)
+        .await?))
     }
 
     /// Revokes one of the seller's keys; [`StoreError::NotFound`] when the seller has no such live key.
@@ -123,7 +134,11 @@ impl Store {
                 .bind(seller_id)
                 .execute(&mut *c)
                 .await?;
-            if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::NotFound) }
+            if done.rows_affected() == 1 {
+                Ok(())
+            } else {
+                Err(StoreError::NotFound)
+            }
         })
     }
 }

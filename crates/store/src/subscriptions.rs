@@ -97,23 +97,38 @@ impl Store {
     }
 
     /// The customer's pending or active subscription to a product.
-    pub async fn open_subscription(&self, customer_id: &str, product_id: &str) -> Result<Option<Subscription>> {
-        read!(self, |c| Ok(sqlx::query_as(
+    pub async fn open_subscription(
+        &self,
+        customer_id: &str,
+        product_id: &str,
+    ) -> Result<Option<Subscription>> {
+        read!(self, |c| {
+            Ok(sqlx::query_as(
             "SELECT * FROM subscriptions WHERE customer_id = $1 AND product_id = $2 AND state <> 'canceled'",
         )
         .bind(customer_id)
         .bind(product_id)
         .fetch_optional(&mut *c)
-        .await?))
+        .await?)
+        })
     }
 
     pub async fn subscription(&self, id: &str) -> Result<Option<Subscription>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM subscriptions WHERE id = $1").bind(id).fetch_optional(&mut *c).await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM subscriptions WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?))
     }
 
     /// The customer's pending and active subscriptions, oldest first.
-    pub async fn open_subscriptions_of_customer(&self, customer_id: &str) -> Result<Vec<CustomerSubscription>> {
-        read!(self, |c| Ok(sqlx::query_as(
+    pub async fn open_subscriptions_of_customer(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<CustomerSubscription>> {
+        read!(self, |c| {
+            Ok(sqlx::query_as(
             "SELECT s.id, s.state, s.created_at, p.id AS product_id, p.code AS product_code, p.name AS product_name,
                     p.redirect_url, v.company_name
              FROM subscriptions s JOIN products p ON p.id = s.product_id JOIN sellers v ON v.id = p.seller_id
@@ -121,7 +136,8 @@ impl Store {
         )
         .bind(customer_id)
         .fetch_all(&mut *c)
-        .await?))
+        .await?)
+        })
     }
 
     pub async fn add_activation_key(&self, key: &ActivationKey) -> Result<()> {
@@ -129,9 +145,11 @@ impl Store {
     }
 
     pub async fn activation_key(&self, key_hash: &str) -> Result<Option<ActivationKey>> {
-        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM activation_keys WHERE key_hash = $1")
-            .bind(key_hash)
-            .fetch_optional(&mut *c)
-            .await?))
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM activation_keys WHERE key_hash = $1"
+        )
+        .bind(key_hash)
+        .fetch_optional(&mut *c)
+        .await?))
     }
 }

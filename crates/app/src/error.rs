@@ -1,0 +1,102 @@
+//! Errors that a client can see, each with its contract code (CONTRACT section 2), and the rest, which are 500s
+//! whose cause is logged and never shown.
+
+use axum::http::StatusCode;
+use tollgate_domain::FieldError;
+use tollgate_domain::validation::FieldErrorKind;
+use tollgate_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Field(FieldError),
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("credentials are missing or wrong")]
+    Unauthenticated,
+    #[error("wrong e-mail address or password")]
+    WrongCredentials,
+    #[error("too many failed attempts; please wait a few minutes and try again")]
+    RateLimited,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("an account with this e-mail address exists already")]
+    EmailTaken,
+    #[error("the clock cannot move backwards")]
+    ClockMovedBackwards,
+    #[error("no payment gateway is configured")]
+    GatewayUnavailable,
+    #[error("request body too large")]
+    TooLarge,
+    #[error("expected a JSON body (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    pub fn field(path: &str, message: &str) -> Error {
+        Error::Field(FieldError::new(path, message))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Field(_) | Error::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated | Error::WrongCredentials => StatusCode::UNAUTHORIZED,
+            Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::EmailTaken | Error::ClockMovedBackwards => StatusCode::CONFLICT,
+            Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Field(e) => match e.kind {
+                FieldErrorKind::Missing => "MissingParameter",
+                FieldErrorKind::Invalid => "InvalidParameterValue",
+                FieldErrorKind::UnknownDimension => "UnknownDimension",
+            },
+            Error::MalformedJson(_) => "InvalidParameterValue",
+            Error::Unauthenticated | Error::WrongCredentials | Error::Forbidden(_) => {
+                "AccessDenied"
+            }
+            Error::RateLimited => "RequestThrottled",
+            Error::NotFound(_) => "NotFound",
+            Error::EmailTaken => "EmailTaken",
+            Error::ClockMovedBackwards => "ClockMovedBackwards",
+            Error::GatewayUnavailable => "PaymentGatewayUnavailable",
+            Error::TooLarge => "RequestTooLarge",
+            Error::UnsupportedMediaType => "UnsupportedMediaType",
+            Error::Internal(_) => "InternalError",
+        }
+    }
+
+    /// What a person is told: everything but internal errors, whose details stay in the log.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Internal(_) => "something went wrong on our side; please try again".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::Field(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,55 @@
+//! The payment gateway: one trait, with the sandbox built in (CONTRACT section 4). A real gateway implements the
+//! same trait.
+
+mod sandbox;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tollgate_domain::Money;
+use tollgate_domain::card::CardDetails;
+
+pub use sandbox::SandboxGateway;
+
+/// A card the gateway accepted: what Tollgate may keep of it.
+#[derive(Debug, Clone)]
+pub struct StoredCard {
+    pub token: String,
+    pub brand: String,
+    pub last4: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChargeResult {
+    pub succeeded: bool,
+    pub reference: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("the card was refused: {0}")]
+    CardRefused(String),
+    /// The gateway could not be reached or answered nonsense; whether money moved is unknown, so the attempt
+    /// stays open and is retried with the same idempotency key.
+    #[error("payment gateway unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Checks a card and returns the gateway's opaque token for it.
+    async fn add_card(
+        &self,
+        card: &CardDetails,
+        at: DateTime<Utc>,
+    ) -> Result<StoredCard, GatewayError>;
+
+    /// Charges a stored card. The same idempotency key always gives the first answer and moves money at most once.
+    async fn charge(
+        &self,
+        token: &str,
+        amount: Money,
+        idempotency_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ChargeResult, GatewayError>;
+}

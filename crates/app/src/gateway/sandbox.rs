@@ -1,0 +1,82 @@
+//! The sandbox gateway and its test cards (CONTRACT section 4): `4000000000000002` is refused when added,
+//! `4000000000000341` is accepted and every charge to it declined, any other valid number always succeeds.
+//! Charges are recorded in the database by idempotency key, so a retried charge returns its first answer even
+//! across restarts.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tollgate_domain::Money;
+use tollgate_domain::card::CardDetails;
+use tollgate_store::Store;
+use tollgate_store::payments::SandboxCharge;
+
+use super::{ChargeResult, GatewayError, PaymentGateway, StoredCard};
+use crate::secrets::random_token;
+
+const REFUSED_ON_ADD: &str = "4000000000000002";
+const DECLINES_CHARGES: &str = "4000000000000341";
+/// The token's prefix carries the card's behaviour, as a real gateway keeps it on its side.
+const DECLINING_PREFIX: &str = "sandbox_declining_";
+const PAYING_PREFIX: &str = "sandbox_";
+
+pub struct SandboxGateway {
+    store: Store,
+}
+
+impl SandboxGateway {
+    pub fn new(store: Store) -> Self {
+        SandboxGateway { store }
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SandboxGateway {
+    async fn add_card(
+        &self,
+        card: &CardDetails,
+        _at: DateTime<Utc>,
+    ) -> Result<StoredCard, GatewayError> {
+        if card.number == REFUSED_ON_ADD {
+            return Err(GatewayError::CardRefused(
+                "the card was declined by its issuer".into(),
+            ));
+        }
+        let prefix = if card.number == DECLINES_CHARGES {
+            DECLINING_PREFIX
+        } else {
+            PAYING_PREFIX
+        };
+        Ok(StoredCard {
+            token: format!("{prefix}{}", random_token::<16>()),
+            brand: card.brand().to_owned(),
+            last4: card.last4().to_owned(),
+        })
+    }
+
+    async fn charge(
+        &self,
+        token: &str,
+        amount: Money,
+        idempotency_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ChargeResult, GatewayError> {
+        let charge = SandboxCharge {
+            idempotency_key: idempotency_key.to_owned(),
+            payment_token: token.to_owned(),
+            amount_cents: amount.cents(),
+            succeeded: !token.starts_with(DECLINING_PREFIX),
+            reference: format!("sbx_ch_{}", random_token::<12>()),
+            created_at: tollgate_store::millis(at),
+        };
+        let recorded = self
+            .store
+            .sandbox_charge(&charge)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        Ok(ChargeResult {
+            succeeded: recorded.succeeded,
+            message: (!recorded.succeeded).then(|| "the card was declined".to_owned()),
+            reference: recorded.reference,
+        })
+    }
+}

@@ -1,0 +1,34 @@
+//! A seller's money.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+use tollgate_domain::Money;
+use tollgate_domain::calendar::format_instant;
+use tollgate_store::instant;
+
+use crate::http::auth::SellerAuth;
+use crate::http::error::ApiResult;
+use crate::services::sellers;
+use crate::state::AppState;
+
+pub async fn transactions(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+) -> ApiResult<Json<Value>> {
+    let (balance, history) = sellers::transactions(&state, &seller).await?;
+    let transactions: Vec<Value> = history
+        .into_iter()
+        .map(|t| {
+            json!({
+                "at": format_instant(instant(t.at)),
+                "kind": t.kind,
+                "amount": Money::from_cents(t.amount_cents).to_string(),
+                "description": t.description,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"balance": balance.to_string(), "transactions": transactions}),
+    ))
+}

@@ -1,0 +1,139 @@
+//! The customer e-mails (CONTRACT section 11, reference section 8), rendered as text and HTML from templates.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+use tollgate_domain::Money;
+use tollgate_store::outbox::Email;
+use tollgate_store::{millis, new_id};
+
+use crate::state::Settings;
+
+/// What the sign-up e-mail says (reference section 8, "Your [product] Purchase").
+pub struct SignupFacts {
+    pub customer_name: String,
+    pub product_name: String,
+    pub company_name: String,
+    pub support_contact: String,
+    /// When and how much the card was charged, if it was.
+    pub charged: Option<(String, Money)>,
+    /// Set when a charge was due but declined.
+    pub payment_pending: bool,
+    pub monthly_fee: Money,
+    pub activate_url: String,
+    pub billing_url: String,
+    pub operator_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/signup.txt")]
+struct SignupText<'a> {
+    f: &'a SignupFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/signup.html")]
+struct SignupHtml<'a> {
+    f: &'a SignupFacts,
+}
+
+/// What the billing alert says: the charge that failed and where to fix the card.
+pub struct AlertFacts {
+    pub customer_name: String,
+    pub amount: Money,
+    pub products: Vec<String>,
+    pub period: String,
+    pub payment_method_url: String,
+    pub billing_url: String,
+    pub operator_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/billing_alert.txt")]
+struct AlertText<'a> {
+    f: &'a AlertFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/billing_alert.html")]
+struct AlertHtml<'a> {
+    f: &'a AlertFacts,
+}
+
+/// A rendered message's two bodies.
+struct Bodies {
+    text: String,
+    html: String,
+}
+
+fn email(
+    unique_key: String,
+    to: &str,
+    subject: String,
+    template: &str,
+    bodies: Bodies,
+    at: Moment,
+) -> Email {
+    Email {
+        id: new_id(),
+        unique_key,
+        to_address: to.to_owned(),
+        subject,
+        text_body: bodies.text,
+        html_body: bodies.html,
+        template: template.to_owned(),
+        state: "pending".into(),
+        attempts: 0,
+        next_attempt_at: millis(at.infra),
+        last_error: None,
+        created_at: millis(at.business),
+        sent_at: None,
+    }
+}
+
+/// When an e-mail is composed: the business instant it is dated, the infrastructure instant it is due.
+#[derive(Clone, Copy)]
+pub struct Moment {
+    pub business: DateTime<Utc>,
+    pub infra: DateTime<Utc>,
+}
+
+pub fn signup(
+    subscription_id: &str,
+    to: &str,
+    facts: &SignupFacts,
+    at: Moment,
+) -> anyhow::Result<Email> {
+    Ok(email(
+        format!("signup:{subscription_id}"),
+        to,
+        format!("Your {} Purchase", facts.product_name),
+        "signup",
+        Bodies {
+            text: SignupText { f: facts }.render()?,
+            html: SignupHtml { f: facts }.render()?,
+        },
+        at,
+    ))
+}
+
+/// The "Billing Alert" for one failed attempt at a bill: one e-mail per failed attempt.
+pub fn billing_alert(
+    settings: &Settings,
+    bill_id: &str,
+    attempt: i64,
+    to: &str,
+    facts: &AlertFacts,
+    at: Moment,
+) -> anyhow::Result<Email> {
+    Ok(email(
+        format!("billing-alert:{bill_id}:{attempt}"),
+        to,
+        format!("Billing Alert from {}", settings.operator_name),
+        "billing_alert",
+        Bodies {
+            text: AlertText { f: facts }.render()?,
+            html: AlertHtml { f: facts }.render()?,
+        },
+        at,
+    ))
+}

@@ -1,0 +1,11 @@
+//! What happens when: each module is one capability, using the domain rules, the store, the clocks, the gateway and
+//! the outbox that [`crate::state::AppState`] carries.
+
+pub mod accounts;
+pub mod activation;
+pub mod bills;
+pub mod clock;
+pub mod payments;
+pub mod products;
+pub mod purchase;
+pub mod sellers;

@@ -1,0 +1,270 @@
+//! Cards and charges: adding a card retries unpaid bills (R10), and a bill is charged through attempts that can
+//! never charge twice (R20): the attempt is opened in the database before the gateway is called with the key
+//! `{bill}:{attempt}`, and its outcome is recorded with all its consequences in one transaction.
+
+use std::sync::Arc;
+
+use tollgate_domain::Money;
+use tollgate_domain::billing::BillKind;
+use tollgate_domain::card::CardDetails;
+use tollgate_domain::fees::deposits;
+use tollgate_store::accounts::Account;
+use tollgate_store::bills::BillLineView;
+use tollgate_store::bills::{AttemptOutcome, Bill, StartedAttempt};
+use tollgate_store::ledger::{CUSTOMER_PAYMENTS, LedgerTransaction, PLATFORM_FEES, seller_account};
+use tollgate_store::outbox::Email;
+use tollgate_store::payments::PaymentMethod;
+use tollgate_store::{millis, new_id};
+
+use crate::error::{Error, Result};
+use crate::gateway::{GatewayError, PaymentGateway};
+use crate::mail::compose::{self, AlertFacts, Moment};
+use crate::services::purchase;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Paid,
+    Declined,
+    /// Nothing to do: paid, void, free, already being charged, or no card on file.
+    NotCharged,
+}
+
+fn gateway(state: &AppState) -> Result<&Arc<dyn PaymentGateway>> {
+    state.gateway.as_ref().ok_or(Error::GatewayUnavailable)
+}
+
+/// Puts a card on file and retries every unpaid bill of the customer at once (R10).
+pub async fn add_card(state: &AppState, customer: &Account, card: &CardDetails) -> Result<()> {
+    let gateway = gateway(state)?;
+    let now = state.now().await?;
+    let stored = gateway.add_card(card, now).await.map_err(|e| match e {
+        GatewayError::CardRefused(reason) => {
+            Error::field("card_number", &format!("the card was refused: {reason}"))
+        }
+        GatewayError::Unavailable(_) => Error::GatewayUnavailable,
+    })?;
+    state
+        .store
+        .set_payment_method(&PaymentMethod {
+            customer_id: customer.id.clone(),
+            brand: stored.brand,
+            last4: stored.last4,
+            exp_month: i64::from(card.exp_month),
+            exp_year: i64::from(card.exp_year),
+            gateway_token: stored.token,
+            added_at: millis(now),
+        })
+        .await?;
+    for bill in state.store.collectible_bills(&customer.id).await? {
+        charge_bill(state, &bill.id).await?;
+    }
+    Ok(())
+}
+
+/// Charges a bill once more, if it can be charged.
+pub async fn charge_bill(state: &AppState, bill_id: &str) -> Result<ChargeOutcome> {
+    let gateway = gateway(state)?;
+    let now = state.now().await?;
+    match state.store.begin_attempt(bill_id, millis(now)).await? {
+        Some(started) => finish_attempt(state, gateway.as_ref(), started).await,
+        None => Ok(ChargeOutcome::NotCharged),
+    }
+}
+
+/// Finishes attempts that a crash left open, with their original idempotency keys.
+pub async fn resume_open_attempts(state: &AppState) -> Result<()> {
+    let Some(gateway) = state.gateway.as_ref() else {
+        return Ok(());
+    };
+    for started in state.store.open_attempts().await? {
+        finish_attempt(state, gateway.as_ref(), started).await?;
+    }
+    Ok(())
+}
+
+async fn finish_attempt(
+    state: &AppState,
+    gateway: &dyn PaymentGateway,
+    started: StartedAttempt,
+) -> Result<ChargeOutcome> {
+    let bill = &started.bill;
+    let amount = Money::from_cents(bill.total_cents);
+    let now = state.now().await?;
+    let result = match gateway
+        .charge(
+            &started.gateway_token,
+            amount,
+            &started.idempotency_key(),
+            now,
+        )
+        .await
+    {
+        Ok(result) => result,
+        Err(GatewayError::CardRefused(reason)) => crate::gateway::ChargeResult {
+            succeeded: false,
+            reference: String::new(),
+            message: Some(reason),
+        },
+        // Whether money moved is unknown: the attempt stays open and is resumed with the same key.
+        Err(GatewayError::Unavailable(reason)) => {
+            tracing::warn!(bill = %bill.id, %reason, "payment gateway unavailable; the attempt will be resumed");
+            return Err(Error::GatewayUnavailable);
+        }
+    };
+    let customer = state
+        .store
+        .account(&bill.customer_id)
+        .await?
+        .ok_or(Error::NotFound("customer"))?;
+    let lines = state.store.bill_lines(&bill.id).await?;
+    let ledger = result
+        .succeeded
+        .then(|| collection(state, bill, &lines, now));
+    let emails =
+        consequences_by_mail(state, &started, &lines, &customer, result.succeeded, now).await?;
+    let signup = bill.kind == BillKind::Signup.as_str();
+    let outcome = AttemptOutcome {
+        bill_id: &bill.id,
+        attempt: started.attempt,
+        at: millis(now),
+        succeeded: result.succeeded,
+        gateway_reference: Some(&result.reference)
+            .filter(|r| !r.is_empty())
+            .map(String::as_str),
+        message: result.message.as_deref(),
+        ledger: ledger.as_ref(),
+        activate_subscription: bill
+            .subscription_id
+            .as_deref()
+            .filter(|_| signup && result.succeeded),
+        emails: &emails,
+    };
+    state.store.finish_attempt(outcome).await?;
+    Ok(if result.succeeded {
+        ChargeOutcome::Paid
+    } else {
+        ChargeOutcome::Declined
+    })
+}
+
+/// The collection of a bill in the ledger (R28): the customer's payment, each seller's deposit less the per-bill
+/// fee for each of its products with a positive total, and the operator's fees.
+fn collection(
+    state: &AppState,
+    bill: &Bill,
+    lines: &[BillLineView],
+    at: chrono::DateTime<chrono::Utc>,
+) -> LedgerTransaction {
+    let split = deposits(
+        lines.iter().map(|l| {
+            (
+                l.seller_id.clone(),
+                l.product_code.clone(),
+                Money::from_cents(l.amount_cents),
+            )
+        }),
+        state.settings.fees.per_bill,
+    );
+    let mut entries = vec![(CUSTOMER_PAYMENTS.to_owned(), -bill.total_cents)];
+    let fees: Money = split.iter().map(|d| d.fees).sum();
+    entries.extend(
+        split
+            .iter()
+            .map(|d| (seller_account(&d.seller), d.net().cents())),
+    );
+    if !fees.is_zero() {
+        entries.push((PLATFORM_FEES.to_owned(), fees.cents()));
+    }
+    let products: Vec<&str> = {
+        let mut codes: Vec<&str> = lines.iter().map(|l| l.product_code.as_str()).collect();
+        codes.dedup();
+        codes
+    };
+    LedgerTransaction {
+        id: new_id(),
+        unique_key: format!("collect:{}", bill.id),
+        at: millis(at),
+        kind: "collection",
+        description: format!(
+            "{} bill {} collected ({}), less {} per product",
+            bill.kind,
+            bill.id,
+            products.join(", "),
+            state.settings.fees.per_bill
+        ),
+        bill_id: Some(bill.id.clone()),
+        entries,
+    }
+}
+
+/// The e-mails an attempt's outcome causes: the sign-up e-mail after a sign-up bill's first attempt, and a
+/// "Billing Alert" for every failed attempt (R10).
+async fn consequences_by_mail(
+    state: &AppState,
+    started: &StartedAttempt,
+    lines: &[BillLineView],
+    customer: &Account,
+    succeeded: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Email>> {
+    let bill = &started.bill;
+    let mut emails = Vec::new();
+    if let (true, Some(subscription_id)) = (
+        bill.kind == BillKind::Signup.as_str(),
+        &bill.subscription_id,
+    ) {
+        let subscription = state
+            .store
+            .subscription(subscription_id)
+            .await?
+            .ok_or(Error::NotFound("subscription"))?;
+        let offer = purchase::offer_for_subscription(state, &subscription).await?;
+        let charged = succeeded.then_some((now, Money::from_cents(bill.total_cents)));
+        // Unique per subscription: composed after the first attempt only.
+        emails.push(purchase::signup_email(
+            state,
+            &offer,
+            customer,
+            &subscription,
+            charged,
+            !succeeded,
+        )?);
+    }
+    if !succeeded {
+        let mut products: Vec<String> = Vec::new();
+        for line in lines {
+            if let Some(product) = state.store.product_by_code(&line.product_code).await?
+                && !products.contains(&product.name)
+            {
+                products.push(product.name);
+            }
+        }
+        let facts = AlertFacts {
+            customer_name: customer.name.clone(),
+            amount: Money::from_cents(bill.total_cents),
+            products,
+            period: bill
+                .period
+                .parse::<tollgate_domain::calendar::Month>()
+                .map(|m| m.long_name())
+                .unwrap_or_default(),
+            payment_method_url: state.settings.url("/account/payment-method"),
+            billing_url: state.settings.url("/billing"),
+            operator_name: state.settings.operator_name.clone(),
+        };
+        let moment = Moment {
+            business: now,
+            infra: state.infra_clock.now(),
+        };
+        emails.push(compose::billing_alert(
+            &state.settings,
+            &bill.id,
+            started.attempt,
+            &customer.email,
+            &facts,
+            moment,
+        )?);
+    }
+    Ok(emails)
+}

@@ -1,0 +1,300 @@
+//! The purchase pipeline (reference 4.1): the offer a purchase page shows, and placing the order.
+
+use chrono::{DateTime, Utc};
+use tollgate_domain::Money;
+use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
+use tollgate_domain::calendar::Month;
+use tollgate_domain::codes::is_product_code;
+use tollgate_domain::proration::SignupCharge;
+use tollgate_domain::subscription::SubscriptionState;
+use tollgate_store::accounts::Account;
+use tollgate_store::bills::{Bill, BillLine, NewBill};
+use tollgate_store::payments::PaymentMethod;
+use tollgate_store::sellers::Seller;
+use tollgate_store::subscriptions::{NewOrder, Subscription};
+use tollgate_store::{StoreError, millis, new_id};
+
+use crate::error::{Error, Result};
+use crate::mail::compose::{self, Moment, SignupFacts};
+use crate::services::activation::{self, IssuedActivationKey};
+use crate::services::payments::{self, ChargeOutcome};
+use crate::services::products::ProductView;
+use crate::state::AppState;
+
+/// What the purchase page shows at one instant.
+pub struct Offer {
+    pub product: ProductView,
+    pub seller: Seller,
+    pub charge: SignupCharge,
+    pub at: DateTime<Utc>,
+}
+
+impl Offer {
+    /// R9: a card is needed unless nothing about the product costs money.
+    pub fn requires_payment_method(&self) -> bool {
+        self.product.price.requires_payment_method()
+    }
+}
+
+pub async fn offer(state: &AppState, offering_code: &str) -> Result<Offer> {
+    let product = match is_product_code(offering_code) {
+        true => state.store.product_by_offering(offering_code).await?,
+        false => None,
+    };
+    let product = product.ok_or(Error::NotFound("product"))?;
+    let seller = state
+        .store
+        .seller(&product.seller_id)
+        .await?
+        .ok_or(Error::NotFound("seller"))?;
+    let product = ProductView::load(state, product).await?;
+    let at = state.now().await?;
+    let pricing = &product.price.pricing;
+    let charge = SignupCharge::at(pricing.signup_fee, pricing.monthly_fee, at);
+    Ok(Offer {
+        product,
+        seller,
+        charge,
+        at,
+    })
+}
+
+pub enum PaymentStatus {
+    NothingDue,
+    Paid,
+    Declined,
+}
+
+pub struct Confirmation {
+    pub key: IssuedActivationKey,
+    pub payment: PaymentStatus,
+}
+
+pub enum OrderResult {
+    Placed(Confirmation),
+    /// R8: the amount due changed since the page was shown; nothing was charged.
+    AmountChanged(Box<Offer>),
+    NeedsPaymentMethod,
+    /// R11: the customer has a pending or active subscription to this product already.
+    AlreadySubscribed,
+}
+
+/// Places an order for `amount_shown`, the amount the customer saw (R8): signs the customer up, makes the activation
+/// key, and charges the sign-up bill at once (R10 when it is declined).
+pub async fn place_order(
+    state: &AppState,
+    customer: &Account,
+    offering_code: &str,
+    amount_shown: &str,
+) -> Result<OrderResult> {
+    let offer = offer(state, offering_code).await?;
+    let total = offer.charge.total();
+    if Money::parse_price(amount_shown.trim()).ok() != Some(total) {
+        return Ok(OrderResult::AmountChanged(Box::new(offer)));
+    }
+    let card = state.store.payment_method(&customer.id).await?;
+    if offer.requires_payment_method() && card.is_none() {
+        return Ok(OrderResult::NeedsPaymentMethod);
+    }
+    if !total.is_zero() && state.gateway.is_none() {
+        return Err(Error::GatewayUnavailable);
+    }
+    if state
+        .store
+        .open_subscription(&customer.id, &offer.product.product.id)
+        .await?
+        .is_some()
+    {
+        return Ok(OrderResult::AlreadySubscribed);
+    }
+
+    let at = offer.at;
+    let product = &offer.product.product;
+    let subscription = Subscription {
+        id: new_id(),
+        customer_id: customer.id.clone(),
+        product_id: product.id.clone(),
+        // R9: nothing to pay means active at once; otherwise pending until the sign-up charge succeeds (R7).
+        state: if total.is_zero() {
+            SubscriptionState::Active
+        } else {
+            SubscriptionState::Pending
+        }
+        .as_str()
+        .into(),
+        cancel_reason: None,
+        created_at: millis(at),
+        activated_at: total.is_zero().then_some(millis(at)),
+        canceled_at: None,
+    };
+    let (key, key_row) = activation::issue(&customer.id, product, at);
+    let bill = (!total.is_zero()).then(|| signup_bill(&offer, customer, &subscription));
+    let month = Month::of(at).to_string();
+    let fee_months = if offer.charge.prorated_monthly_fee.is_zero() {
+        vec![]
+    } else {
+        vec![month]
+    };
+    let emails = match bill {
+        Some(_) => vec![],
+        None => vec![signup_email(
+            state,
+            &offer,
+            customer,
+            &subscription,
+            None,
+            false,
+        )?],
+    };
+    let order = NewOrder {
+        subscription: &subscription,
+        activation_key: &key_row,
+        bill: bill.as_ref(),
+        fee_months: &fee_months,
+        emails: &emails,
+    };
+    match state.store.place_order(order).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Ok(OrderResult::AlreadySubscribed),
+        Err(e) => return Err(e.into()),
+    }
+    let payment = match bill {
+        None => PaymentStatus::NothingDue,
+        Some(bill) => match payments::charge_bill(state, &bill.bill.id).await? {
+            ChargeOutcome::Paid => PaymentStatus::Paid,
+            ChargeOutcome::Declined | ChargeOutcome::NotCharged => PaymentStatus::Declined,
+        },
+    };
+    Ok(OrderResult::Placed(Confirmation { key, payment }))
+}
+
+/// The sign-up bill (R8): the one-time fee and the prorated monthly fee, each its own line, rounded on its own (R5).
+fn signup_bill(offer: &Offer, customer: &Account, subscription: &Subscription) -> NewBill {
+    let bill_id = new_id();
+    let product = &offer.product.product;
+    let month = Month::of(offer.at);
+    let candidates = [
+        (
+            LineKind::SignupFee,
+            offer.charge.signup_fee,
+            format!("{} one-time fee", product.name),
+        ),
+        (
+            LineKind::MonthlyFee,
+            offer.charge.prorated_monthly_fee,
+            format!(
+                "{} monthly fee, {} (prorated from day {})",
+                product.name,
+                month.long_name(),
+                offer.at.format("%-d")
+            ),
+        ),
+    ];
+    let lines: Vec<BillLine> = candidates
+        .into_iter()
+        .filter(|(_, amount, _)| !amount.is_zero())
+        .enumerate()
+        .map(|(position, (kind, amount, description))| BillLine {
+            bill_id: bill_id.clone(),
+            position: position as i64,
+            product_id: product.id.clone(),
+            subscription_id: subscription.id.clone(),
+            kind: kind.as_str().into(),
+            dimension: None,
+            quantity: None,
+            amount_cents: amount.cents(),
+            description,
+        })
+        .collect();
+    NewBill {
+        bill: Bill {
+            id: bill_id,
+            customer_id: customer.id.clone(),
+            kind: BillKind::Signup.as_str().into(),
+            period: month.to_string(),
+            subscription_id: Some(subscription.id.clone()),
+            event_key: None,
+            issued_at: millis(offer.at),
+            total_cents: offer.charge.total().cents(),
+            status: BillStatus::Pending.as_str().into(),
+            attempts: 0,
+            open_attempt: None,
+            paid_at: None,
+        },
+        lines,
+    }
+}
+
+/// The "Your {product} Purchase" e-mail (CONTRACT section 11): with the charge when there was one (R9).
+pub fn signup_email(
+    state: &AppState,
+    offer: &Offer,
+    customer: &Account,
+    subscription: &Subscription,
+    charged: Option<(DateTime<Utc>, Money)>,
+    payment_pending: bool,
+) -> Result<tollgate_store::outbox::Email> {
+    let product = &offer.product.product;
+    let facts = SignupFacts {
+        customer_name: customer.name.clone(),
+        product_name: product.name.clone(),
+        company_name: offer.seller.company_name.clone(),
+        support_contact: product
+            .support_contact
+            .clone()
+            .unwrap_or_else(|| offer.seller.public_contact.clone()),
+        charged: charged.map(|(at, amount)| (at.format("%B %-d, %Y").to_string(), amount)),
+        payment_pending,
+        monthly_fee: offer.product.price.pricing.monthly_fee,
+        activate_url: state.settings.url("/activate"),
+        billing_url: state
+            .settings
+            .url(&format!("/billing?productCode={}", product.code)),
+        operator_name: state.settings.operator_name.clone(),
+    };
+    let moment = Moment {
+        business: offer.at,
+        infra: state.infra_clock.now(),
+    };
+    Ok(compose::signup(
+        &subscription.id,
+        &customer.email,
+        &facts,
+        moment,
+    )?)
+}
+
+/// The offer as it stood for a subscription's sign-up, for e-mails composed after the charge.
+pub async fn offer_for_subscription(
+    state: &AppState,
+    subscription: &Subscription,
+) -> Result<Offer> {
+    let product = state
+        .store
+        .product(&subscription.product_id)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let seller = state
+        .store
+        .seller(&product.seller_id)
+        .await?
+        .ok_or(Error::NotFound("seller"))?;
+    let product = ProductView::load(state, product).await?;
+    let at = tollgate_store::instant(subscription.created_at);
+    let pricing = &product.price.pricing;
+    let charge = SignupCharge::at(pricing.signup_fee, pricing.monthly_fee, at);
+    Ok(Offer {
+        product,
+        seller,
+        charge,
+        at,
+    })
+}
+
+/// The card on file as pages show it.
+pub fn describe_card(card: &PaymentMethod) -> String {
+    format!(
+        "{} ending in {} (expires {:02}/{})",
+        card.brand, card.last4, card.exp_month, card.exp_year
+    )
+}

@@ -1,0 +1,12 @@
+//! Runs the work that falls due by the business clock, in the order of docs/rules.md R3, working only from the
+//! database so that it resumes after a crash.
+
+use crate::error::Result;
+use crate::services::payments;
+use crate::state::AppState;
+
+/// Carries out everything that is due. Today that is finishing payment attempts a crash left open (with their
+/// original idempotency keys); the monthly run, retries and settlement join here, each at its own instant.
+pub async fn run_due(state: &AppState) -> Result<()> {
+    payments::resume_open_attempts(state).await
+}
