@@ -92,12 +92,12 @@ pub async fn place_order(
     if Money::parse_price(amount_shown.trim()).ok() != Some(total) {
         return Ok(OrderResult::AmountChanged(Box::new(offer)));
     }
+    if !total.is_zero() && state.gateway.is_none() {
+        return Err(Error::GatewayUnavailable);
+    }
     let card = state.store.payment_method(&customer.id).await?;
     if offer.requires_payment_method() && card.is_none() {
         return Ok(OrderResult::NeedsPaymentMethod);
-    }
-    if !total.is_zero() && state.gateway.is_none() {
-        return Err(Error::GatewayUnavailable);
     }
     if state
         .store

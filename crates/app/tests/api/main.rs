@@ -1,0 +1,11 @@
+//! The HTTP integration suite: every test starts the real server on a free port with a fresh database and drives
+//! it over HTTP with the sandbox clock; each runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod bad_input;
+mod mail;
+mod products;
+mod purchase;
+mod sellers;
