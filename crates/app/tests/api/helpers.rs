@@ -531,18 +531,13 @@ impl Browser {
     }
 
     pub async fn add_card(&self, number: &str) -> Response {
-        let response = self
-            .submit(
-                "/account/payment-method",
-                &[
-                    ("card_number", number),
-                    ("exp_month", "12"),
-                    ("exp_year", "2030"),
-                    ("cvc", "123"),
-                ],
-            )
-            .await;
-        response
+        let card = [
+            ("card_number", number),
+            ("exp_month", "12"),
+            ("exp_year", "2030"),
+            ("cvc", "123"),
+        ];
+        self.submit("/account/payment-method", &card).await
     }
 
     /// Opens the purchase page and places the order for the amount shown; returns the confirmation page.
