@@ -17,9 +17,7 @@ impl BusinessClock {
     pub async fn now(&self) -> anyhow::Result<DateTime<Utc>> {
         match self {
             BusinessClock::System => Ok(Utc::now()),
-            BusinessClock::Simulated(store) => {
-                Ok(tollgate_store::instant(store.sandbox_clock().await?))
-            }
+            BusinessClock::Simulated(store) => Ok(tollgate_store::instant(store.sandbox_clock().await?)),
         }
     }
 

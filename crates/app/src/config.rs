@@ -9,11 +9,7 @@ use tollgate_domain::Money;
 use tollgate_domain::fees::FeeSchedule;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "tollgate",
-    version,
-    about = "Self-hosted billing, licensing and metering"
-)]
+#[command(name = "tollgate", version, about = "Self-hosted billing, licensing and metering")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -31,11 +27,7 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// `sqlite://path` (created when missing) or `postgres://…`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://./tollgate-data/tollgate.db"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://./tollgate-data/tollgate.db")]
     pub database_url: String,
 }
 
@@ -76,32 +68,17 @@ pub struct ServeArgs {
     )]
     pub mail_from: String,
 
-    #[arg(
-        long,
-        env = "TOLLGATE_OPERATOR_NAME",
-        default_value = "Tollgate",
-        hide = true
-    )]
+    #[arg(long, env = "TOLLGATE_OPERATOR_NAME", default_value = "Tollgate", hide = true)]
     pub operator_name: String,
 
     #[arg(long, env = "TOLLGATE_FEE_PERCENT", default_value = "3", hide = true)]
     pub fee_percent: Decimal,
 
-    #[arg(
-        long,
-        env = "TOLLGATE_FEE_PER_BILL",
-        default_value = "0.30",
-        hide = true
-    )]
+    #[arg(long, env = "TOLLGATE_FEE_PER_BILL", default_value = "0.30", hide = true)]
     pub fee_per_bill: String,
 
     /// The operator API's bearer token; unset, the operator API refuses every call.
-    #[arg(
-        long,
-        env = "TOLLGATE_OPERATOR_TOKEN",
-        hide_env_values = true,
-        hide = true
-    )]
+    #[arg(long, env = "TOLLGATE_OPERATOR_TOKEN", hide_env_values = true, hide = true)]
     pub operator_token: Option<String>,
 }
 
@@ -116,8 +93,8 @@ fn parse_flag(text: &str) -> Result<bool, String> {
 
 impl ServeArgs {
     pub fn fees(&self) -> anyhow::Result<FeeSchedule> {
-        let per_bill = Money::parse_price(&self.fee_per_bill)
-            .map_err(|e| anyhow::anyhow!("TOLLGATE_FEE_PER_BILL {e}"))?;
+        let per_bill =
+            Money::parse_price(&self.fee_per_bill).map_err(|e| anyhow::anyhow!("TOLLGATE_FEE_PER_BILL {e}"))?;
         anyhow::ensure!(
             self.fee_percent >= Decimal::ZERO && self.fee_percent <= Decimal::ONE_HUNDRED,
             "TOLLGATE_FEE_PERCENT must be between 0 and 100"

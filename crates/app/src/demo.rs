@@ -24,24 +24,11 @@ pub struct DemoGuide {
     pub products: Vec<(String, String)>,
 }
 
-async fn account(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    name: &str,
-) -> anyhow::Result<Account> {
+async fn account(state: &AppState, email: &str, password: &str, name: &str) -> anyhow::Result<Account> {
     if let Some(existing) = state.store.account_by_email(email).await? {
         return Ok(existing);
     }
-    Ok(sign_up(
-        state,
-        &SignUp {
-            email,
-            password,
-            name,
-        },
-    )
-    .await?)
+    Ok(sign_up(state, &SignUp { email, password, name }).await?)
 }
 
 pub async fn load(state: &AppState) -> anyhow::Result<DemoGuide> {
@@ -72,8 +59,7 @@ pub async fn load(state: &AppState) -> anyhow::Result<DemoGuide> {
     if state.store.payment_method(&customer.id).await?.is_none() {
         let now = state.now().await?;
         let year = (now.format("%Y").to_string().parse::<i32>().unwrap_or(2030) + 3).to_string();
-        let card =
-            CardDetails::parse("4242424242424242", "12", &year, "123", now).map_err(Error::from)?;
+        let card = CardDetails::parse("4242424242424242", "12", &year, "123", now).map_err(Error::from)?;
         payments::add_card(state, &customer, &card).await?;
     }
     Ok(DemoGuide {
@@ -116,9 +102,7 @@ fn demo_products() -> Vec<serde_json::Value> {
 
 pub fn print(state: &AppState, guide: &DemoGuide) {
     let url = |path: &str| state.settings.url(path);
-    println!(
-        "Demo loaded (sandbox: test card 4242 4242 4242 4242 pays, 4000 0000 0000 0341 is declined)."
-    );
+    println!("Demo loaded (sandbox: test card 4242 4242 4242 4242 pays, 4000 0000 0000 0341 is declined).");
     println!("  customer: {CUSTOMER_EMAIL} / {CUSTOMER_PASSWORD}");
     println!(
         "  seller:   {SELLER_EMAIL} / {SELLER_PASSWORD}, console {}",

@@ -64,9 +64,7 @@ impl Error {
                 FieldErrorKind::UnknownDimension => "UnknownDimension",
             },
             Error::MalformedJson(_) => "InvalidParameterValue",
-            Error::Unauthenticated | Error::WrongCredentials | Error::Forbidden(_) => {
-                "AccessDenied"
-            }
+            Error::Unauthenticated | Error::WrongCredentials | Error::Forbidden(_) => "AccessDenied",
             Error::RateLimited => "RequestThrottled",
             Error::NotFound(_) => "NotFound",
             Error::EmailTaken => "EmailTaken",

@@ -6,18 +6,13 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
     match Cli::parse().command {
         Command::Migrate(args) => {
             let store = tollgate_store::Store::connect(&args.database_url).await?;
             store.migrate().await?;
-            println!(
-                "migrations applied to {}",
-                tollgate_store::redact(&args.database_url)
-            );
+            println!("migrations applied to {}", tollgate_store::redact(&args.database_url));
             Ok(())
         }
         Command::Serve(args) => {
@@ -36,9 +31,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut signal) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             signal.recv().await;
         }
     };

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tollgate_domain::calendar::parse_instant;
@@ -31,21 +31,15 @@ impl Application {
     pub async fn build(args: ServeArgs) -> anyhow::Result<Application> {
         let store = Store::connect(&args.database.database_url)
             .await
-            .with_context(|| {
-                format!(
-                    "opening the database {}",
-                    redact(&args.database.database_url)
-                )
-            })?;
+            .with_context(|| format!("opening the database {}", redact(&args.database.database_url)))?;
         store.migrate().await.context("applying migrations")?;
 
         let sandbox = args.sandbox || args.demo;
         let clock = if sandbox {
             let start = match &args.sandbox_start {
-                Some(text) => {
-                    parse_instant(text).context("--sandbox-start must be an RFC 3339 instant")?
-                }
-                None => Utc::now(),
+                Some(text) => parse_instant(text).context("--sandbox-start must be an RFC 3339 instant")?,
+                // Whole seconds, so the clock reads as people write instants.
+                None => Utc::now().trunc_subsecs(0),
             };
             store.sandbox_clock_init(millis(start)).await?;
             BusinessClock::Simulated(store.clone())
@@ -62,10 +56,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", args.addr))?;
         let address = listener.local_addr()?;
-        let public_url = args
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{address}"));
+        let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
         let mailer = match &args.smtp_url {
             Some(url) => Some(Arc::new(
                 Mailer::new(url, &args.mail_from).context("TOLLGATE_SMTP_URL")?,
@@ -90,9 +81,7 @@ impl Application {
             true => Some(demo::load(&state).await.context("loading the demo")?),
             false => None,
         };
-        scheduler::run_due(&state)
-            .await
-            .context("resuming due work")?;
+        scheduler::run_due(&state).await.context("resuming due work")?;
         Ok(Application {
             listener,
             address,
@@ -126,10 +115,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, with the workers running beside.
-    pub async fn serve(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let worker: Option<JoinHandle<()>> = self
             .mailer
             .clone()

@@ -128,9 +128,7 @@ pub fn day_and_length(instant: Instant) -> (u32, u32) {
 
 /// Parses an RFC 3339 instant and brings it to UTC.
 pub fn parse_instant(text: &str) -> Option<Instant> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// `2027-06-17T10:00:00Z`: RFC 3339 in UTC with whole seconds, as the API writes instants; sub-second parts are
@@ -158,14 +156,8 @@ mod tests {
         let june: Month = "2027-06".parse().unwrap();
         assert_eq!(june.to_string(), "2027-06");
         assert_eq!(june.long_name(), "June 2027");
-        assert_eq!(
-            "2027-12".parse::<Month>().unwrap().next().to_string(),
-            "2028-01"
-        );
-        assert_eq!(
-            "2027-01".parse::<Month>().unwrap().previous().to_string(),
-            "2026-12"
-        );
+        assert_eq!("2027-12".parse::<Month>().unwrap().next().to_string(), "2028-01");
+        assert_eq!("2027-01".parse::<Month>().unwrap().previous().to_string(), "2026-12");
         for bad in ["2027-13", "2027-6", "27-06", "2027/06", "abcd-ef", ""] {
             assert!(bad.parse::<Month>().is_err(), "{bad}");
         }

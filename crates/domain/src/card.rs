@@ -35,14 +35,8 @@ impl CardDetails {
         cvc: &str,
         now: Instant,
     ) -> Result<CardDetails, FieldError> {
-        let number: String = number
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect();
-        if !(12..=19).contains(&number.len())
-            || !number.bytes().all(|b| b.is_ascii_digit())
-            || !luhn_valid(&number)
-        {
+        let number: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        if !(12..=19).contains(&number.len()) || !number.bytes().all(|b| b.is_ascii_digit()) || !luhn_valid(&number) {
             return Err(FieldError::new("card_number", "is not a valid card number"));
         }
         let exp_month: u32 = exp_month
@@ -59,8 +53,7 @@ impl CardDetails {
         if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
             return Err(FieldError::new("cvc", "must be 3 or 4 digits"));
         }
-        let expiry = Month::new(exp_year, exp_month)
-            .ok_or_else(|| FieldError::new("exp_year", "is out of range"))?;
+        let expiry = Month::new(exp_year, exp_month).ok_or_else(|| FieldError::new("exp_year", "is out of range"))?;
         if expiry < Month::of(now) {
             return Err(FieldError::new("exp_year", "the card has expired"));
         }
@@ -118,11 +111,7 @@ mod tests {
 
     #[test]
     fn accepts_the_sandbox_cards() {
-        for number in [
-            "4242424242424242",
-            "4000 0000 0000 0002",
-            "4000-0000-0000-0341",
-        ] {
+        for number in ["4242424242424242", "4000 0000 0000 0002", "4000-0000-0000-0341"] {
             let card = CardDetails::parse(number, "12", "2030", "123", now()).unwrap();
             assert_eq!(card.brand(), "Visa");
         }
@@ -143,9 +132,7 @@ mod tests {
             "card_number"
         );
         assert_eq!(
-            CardDetails::parse("abc", "12", "2030", "123", now())
-                .unwrap_err()
-                .path,
+            CardDetails::parse("abc", "12", "2030", "123", now()).unwrap_err().path,
             "card_number"
         );
         assert_eq!(
@@ -178,8 +165,6 @@ mod tests {
     fn debug_hides_the_number() {
         let card = CardDetails::parse("4242424242424242", "12", "2030", "123", now()).unwrap();
         let shown = format!("{card:?}");
-        assert!(
-            !shown.contains("424242424242") && !shown.contains("123,") && shown.contains("4242")
-        );
+        assert!(!shown.contains("424242424242") && !shown.contains("123,") && shown.contains("4242"));
     }
 }

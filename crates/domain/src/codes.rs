@@ -45,9 +45,7 @@ pub fn activation_key(random: [u8; 18]) -> String {
 /// Whether a text has the shape of an activation key (R12: at most 30 characters of the key alphabet). Lower-case
 /// letters are accepted because people retype keys; callers upper-case them first via [`normalize_activation_key`].
 pub fn is_activation_key(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= ACTIVATION_KEY_MAX_LEN
-        && text.bytes().all(|b| KEY_ALPHABET.contains(&b))
+    !text.is_empty() && text.len() <= ACTIVATION_KEY_MAX_LEN && text.bytes().all(|b| KEY_ALPHABET.contains(&b))
 }
 
 pub fn normalize_activation_key(text: &str) -> String {
@@ -67,8 +65,7 @@ pub fn activation_redirect(redirect_url: &str, activation_key: &str, product_cod
     } else {
         "&"
     };
-    let mut url =
-        format!("{base}{separator}ActivationKey={activation_key}&ProductCode={product_code}");
+    let mut url = format!("{base}{separator}ActivationKey={activation_key}&ProductCode={product_code}");
     if let Some(fragment) = fragment {
         url.push('#');
         url.push_str(fragment);

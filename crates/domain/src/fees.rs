@@ -69,10 +69,7 @@ mod tests {
     #[test]
     fn as2_signup_deposit_is_9_37() {
         let split = deposits(
-            [
-                ("s", "p", Money::from_cents(500)),
-                ("s", "p", Money::from_cents(467)),
-            ],
+            [("s", "p", Money::from_cents(500)), ("s", "p", Money::from_cents(467))],
             Money::from_cents(30),
         );
         assert_eq!(split.len(), 1);
@@ -83,10 +80,7 @@ mod tests {
     #[test]
     fn as9_two_products_pay_two_fees() {
         let split = deposits(
-            [
-                ("s", "x", Money::from_cents(1000)),
-                ("s", "y", Money::from_cents(500)),
-            ],
+            [("s", "x", Money::from_cents(1000)), ("s", "y", Money::from_cents(500))],
             Money::from_cents(30),
         );
         assert_eq!(split[0].net(), Money::from_cents(1440));

@@ -70,19 +70,14 @@ impl<'a> Object<'a> {
     /// Refuses any field that was not read.
     pub fn finish(self) -> Result<(), FieldError> {
         match self.map.keys().find(|k| !self.taken.contains(&k.as_str())) {
-            Some(unknown) => Err(FieldError::new(
-                self.path_of(unknown),
-                "is not a known field",
-            )),
+            Some(unknown) => Err(FieldError::new(self.path_of(unknown), "is not a known field")),
             None => Ok(()),
         }
     }
 }
 
 pub fn as_str<'v>(path: &str, value: &'v Value) -> Result<&'v str, FieldError> {
-    value
-        .as_str()
-        .ok_or_else(|| FieldError::new(path, "must be a string"))
+    value.as_str().ok_or_else(|| FieldError::new(path, "must be a string"))
 }
 
 fn display_path(path: &str) -> &str {

@@ -128,8 +128,15 @@ impl UnitPrice {
 }
 
 impl fmt::Display for UnitPrice {
+    /// At least two decimals, as prices are written (`"0.20"`, `"0.00001"`, `"1.00"`), never trailing zeros past
+    /// the cents.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.normalize())
+        let normalized = self.0.normalize();
+        if normalized.scale() < 2 {
+            write!(f, "{:.2}", normalized)
+        } else {
+            write!(f, "{normalized}")
+        }
     }
 }
 
@@ -189,10 +196,7 @@ mod tests {
     #[test]
     fn rounds_half_away_from_zero() {
         assert_eq!(Money::round(Decimal::new(4665, 3)), Money::from_cents(467));
-        assert_eq!(
-            Money::round(Decimal::new(-4665, 3)),
-            Money::from_cents(-467)
-        );
+        assert_eq!(Money::round(Decimal::new(-4665, 3)), Money::from_cents(-467));
         assert_eq!(Money::round(Decimal::new(4664, 3)), Money::from_cents(466));
         assert_eq!(
             Money::round(Decimal::from(10) * Decimal::from(14) / Decimal::from(30)),
@@ -218,24 +222,18 @@ mod tests {
         assert_eq!(Money::parse_price("1.505"), Err(MoneyError::TooPrecise(2)));
         assert_eq!(Money::parse_price("-1"), Err(MoneyError::Negative));
         assert_eq!(Money::parse_price("1000000001"), Err(MoneyError::TooLarge));
-        for bad in [
-            "", "abc", "1e3", "+1", " 1", "1.", ".5", "1.2.3", "NaN", "١",
-        ] {
-            assert_eq!(
-                Money::parse_price(bad),
-                Err(MoneyError::NotADecimal),
-                "{bad}"
-            );
+        for bad in ["", "abc", "1e3", "+1", " 1", "1.", ".5", "1.2.3", "NaN", "١"] {
+            assert_eq!(Money::parse_price(bad), Err(MoneyError::NotADecimal), "{bad}");
         }
     }
 
     #[test]
     fn parses_unit_prices_to_eight_decimals() {
         assert_eq!(UnitPrice::parse("0.00001").unwrap().to_string(), "0.00001");
-        assert_eq!(
-            UnitPrice::parse("0.25").unwrap().value(),
-            Decimal::new(25, 2)
-        );
+        assert_eq!(UnitPrice::parse("0.2").unwrap().to_string(), "0.20");
+        assert_eq!(UnitPrice::parse("1").unwrap().to_string(), "1.00");
+        assert_eq!(UnitPrice::parse("0.250").unwrap().to_string(), "0.25");
+        assert_eq!(UnitPrice::parse("0.25").unwrap().value(), Decimal::new(25, 2));
         assert!(UnitPrice::parse("0.123456789").is_err());
         assert!(UnitPrice::parse("-0.1").is_err());
     }

@@ -106,12 +106,7 @@ impl PriceSchedule {
     }
 
     pub fn configurations_json(&self) -> Value {
-        Value::Array(
-            self.configurations
-                .iter()
-                .map(Configuration::to_json)
-                .collect(),
-        )
+        Value::Array(self.configurations.iter().map(Configuration::to_json).collect())
     }
 
     /// R9: a card is required unless nothing about the product costs money.
@@ -124,10 +119,7 @@ impl PriceSchedule {
                 .iter()
                 .flat_map(|u| &u.tiers)
                 .any(|t| !t.unit_price.is_zero())
-            || self
-                .configurations
-                .iter()
-                .any(|c| !c.hourly_price.is_zero())
+            || self.configurations.iter().any(|c| !c.hourly_price.is_zero())
     }
 }
 
@@ -147,13 +139,7 @@ impl Pricing {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, item)| {
-                        UsagePrice::parse(
-                            &format!("{usage_path}[{i}]"),
-                            item,
-                            is_platform_dimension,
-                        )
-                    })
+                    .map(|(i, item)| UsagePrice::parse(&format!("{usage_path}[{i}]"), item, is_platform_dimension))
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?
@@ -266,28 +252,18 @@ fn parse_tiers(path: &str, items: &[Value]) -> Result<Vec<Tier>, FieldError> {
             .map(|text| crate::money::parse_quantity(text).map_err(|e| money_error(&up_to_path, e)))
             .transpose()?;
         let price_path = obj.path_of("unit_price");
-        let unit_price = UnitPrice::parse(obj.required_str("unit_price")?)
-            .map_err(|e| money_error(&price_path, e))?;
+        let unit_price = UnitPrice::parse(obj.required_str("unit_price")?).map_err(|e| money_error(&price_path, e))?;
         obj.finish()?;
         let last = i + 1 == items.len();
         match (up_to, last) {
             (None, false) => {
-                return Err(FieldError::new(
-                    up_to_path,
-                    "only the last tier may be unbounded",
-                ));
+                return Err(FieldError::new(up_to_path, "only the last tier may be unbounded"));
             }
             (Some(_), true) => {
-                return Err(FieldError::new(
-                    up_to_path,
-                    "the last tier must be unbounded (null)",
-                ));
+                return Err(FieldError::new(up_to_path, "the last tier must be unbounded (null)"));
             }
             (Some(bound), false) => {
-                let floor = tiers
-                    .last()
-                    .and_then(|t: &Tier| t.up_to)
-                    .unwrap_or(Decimal::ZERO);
+                let floor = tiers.last().and_then(|t: &Tier| t.up_to).unwrap_or(Decimal::ZERO);
                 if bound <= floor {
                     return Err(FieldError::new(
                         up_to_path,
@@ -302,10 +278,7 @@ fn parse_tiers(path: &str, items: &[Value]) -> Result<Vec<Tier>, FieldError> {
     Ok(tiers)
 }
 
-fn parse_configurations(
-    kind: ProductKind,
-    items: Option<&Vec<Value>>,
-) -> Result<Vec<Configuration>, FieldError> {
+fn parse_configurations(kind: ProductKind, items: Option<&Vec<Value>>) -> Result<Vec<Configuration>, FieldError> {
     let items = items.map(Vec::as_slice).unwrap_or_default();
     if kind != ProductKind::MachineImage {
         if !items.is_empty() {
@@ -333,9 +306,9 @@ fn parse_configurations(
                 let field_path = obj.path_of(field);
                 let value = obj.required_str(field)?;
                 if (1..=32).contains(&value.len())
-                    && value.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
-                    })
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
                 {
                     Ok(value.to_owned())
                 } else {
@@ -346,8 +319,8 @@ fn parse_configurations(
             let environment = name("environment")?;
             let instance_type = name("instance_type")?;
             let price_path = obj.path_of("hourly_price");
-            let hourly_price = UnitPrice::parse(obj.required_str("hourly_price")?)
-                .map_err(|e| money_error(&price_path, e))?;
+            let hourly_price =
+                UnitPrice::parse(obj.required_str("hourly_price")?).map_err(|e| money_error(&price_path, e))?;
             obj.finish()?;
             if !seen.insert((region.clone(), environment.clone(), instance_type.clone())) {
                 return Err(FieldError::new(path, "configuration listed twice"));
@@ -378,10 +351,7 @@ mod tests {
     use super::*;
 
     fn platform(name: &str) -> bool {
-        matches!(
-            name,
-            "storage.gb_month" | "transfer.out_gb" | "compute.hours.small"
-        )
+        matches!(name, "storage.gb_month" | "transfer.out_gb" | "compute.hours.small")
     }
 
     fn parse(value: Value) -> Result<Pricing, FieldError> {
@@ -400,10 +370,7 @@ mod tests {
         .unwrap();
         assert_eq!(pricing.signup_fee, Money::from_cents(500));
         assert_eq!(pricing.usage[0].tiers[0].up_to, Some(Decimal::from(10)));
-        assert_eq!(
-            pricing.to_json()["usage"][0]["tiers"][1]["unit_price"],
-            "0.2"
-        );
+        assert_eq!(pricing.to_json()["usage"][0]["tiers"][1]["unit_price"], "0.20");
         assert_eq!(parse(pricing.to_json()).unwrap(), pricing);
     }
 
@@ -445,19 +412,12 @@ mod tests {
                 json!({"usage": [{"dimension": "custom.a", "tiers": [{"up_to": null, "unit_price": "1"}]}, {"dimension": "custom.a", "tiers": [{"up_to": null, "unit_price": "1"}]}]}),
                 "pricing.usage[1].dimension",
             ),
-            (
-                json!({"monthly_fee": "1", "colour": "red"}),
-                "pricing.colour",
-            ),
+            (json!({"monthly_fee": "1", "colour": "red"}), "pricing.colour"),
         ];
         for (value, path) in cases {
             let err = parse(value.clone()).unwrap_err();
             assert_eq!(err.path, path, "{value}: {err}");
-            assert_eq!(
-                err.kind,
-                crate::validation::FieldErrorKind::Invalid,
-                "{value}"
-            );
+            assert_eq!(err.kind, crate::validation::FieldErrorKind::Invalid, "{value}");
         }
     }
 
@@ -465,10 +425,7 @@ mod tests {
     fn unknown_platform_dimensions_have_their_own_code() {
         let err = parse(json!({"usage": [{"dimension": "storage.tb", "tiers": [{"up_to": null, "unit_price": "1"}]}]}))
             .unwrap_err();
-        assert_eq!(
-            err.kind,
-            crate::validation::FieldErrorKind::UnknownDimension
-        );
+        assert_eq!(err.kind, crate::validation::FieldErrorKind::UnknownDimension);
     }
 
     #[test]
@@ -477,26 +434,18 @@ mod tests {
             json!({"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.20"}),
         ];
         let pricing = json!({"monthly_fee": "20"});
-        let ok = PriceSchedule::parse(ProductKind::MachineImage, &pricing, Some(&conf), &platform)
-            .unwrap();
-        assert_eq!(ok.configurations[0].hourly_price.to_string(), "0.2");
+        let ok = PriceSchedule::parse(ProductKind::MachineImage, &pricing, Some(&conf), &platform).unwrap();
+        assert_eq!(ok.configurations[0].hourly_price.to_string(), "0.20");
         let stored = PriceSchedule::from_stored(
             ProductKind::MachineImage,
             &ok.pricing.to_json(),
             &ok.configurations_json(),
         );
         assert_eq!(stored.unwrap(), ok);
-        assert!(
-            PriceSchedule::parse(ProductKind::Desktop, &pricing, Some(&conf), &platform).is_err()
-        );
-        assert!(
-            PriceSchedule::parse(ProductKind::MachineImage, &pricing, None, &platform).is_err()
-        );
+        assert!(PriceSchedule::parse(ProductKind::Desktop, &pricing, Some(&conf), &platform).is_err());
+        assert!(PriceSchedule::parse(ProductKind::MachineImage, &pricing, None, &platform).is_err());
         let twice = vec![conf[0].clone(), conf[0].clone()];
-        assert!(
-            PriceSchedule::parse(ProductKind::MachineImage, &pricing, Some(&twice), &platform)
-                .is_err()
-        );
+        assert!(PriceSchedule::parse(ProductKind::MachineImage, &pricing, Some(&twice), &platform).is_err());
         let bad = vec![
             json!({"region": "US East", "environment": "linux", "instance_type": "small", "hourly_price": "0.20"}),
         ];

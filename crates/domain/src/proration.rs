@@ -72,10 +72,7 @@ mod tests {
     #[test]
     fn first_and_last_day_of_month() {
         let monthly = Money::from_cents(3100);
-        assert_eq!(
-            remaining_including_today(monthly, at("2027-07-01T00:00:00Z")),
-            monthly
-        );
+        assert_eq!(remaining_including_today(monthly, at("2027-07-01T00:00:00Z")), monthly);
         assert_eq!(
             remaining_including_today(monthly, at("2027-07-31T23:59:59Z")),
             Money::from_cents(100)

@@ -54,10 +54,7 @@ mod tests {
         ] {
             assert_eq!(SubscriptionState::parse(state.as_str()), Some(state));
         }
-        assert_eq!(
-            CancelReason::parse("unpaid_signup"),
-            Some(CancelReason::UnpaidSignup)
-        );
+        assert_eq!(CancelReason::parse("unpaid_signup"), Some(CancelReason::UnpaidSignup));
         assert_eq!(CancelReason::parse("whatever"), None);
     }
 }

@@ -66,10 +66,7 @@ pub fn optional_text(path: &str, value: &str, max: usize) -> Result<Option<Strin
         return Ok(None);
     }
     if value.chars().count() > max {
-        return Err(FieldError::new(
-            path,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(FieldError::new(path, format!("must be at most {max} characters")));
     }
     if value
         .chars()
@@ -94,10 +91,7 @@ pub fn http_url(path: &str, value: &str) -> Result<String, FieldError> {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
     {
-        return Err(FieldError::new(
-            path,
-            "must be an absolute http or https URL",
-        ));
+        return Err(FieldError::new(path, "must be an absolute http or https URL"));
     }
     Ok(value.to_owned())
 }

@@ -66,9 +66,7 @@ impl Store {
     }
 
     pub async fn account_by_email(&self, email_normalized: &str) -> Result<Option<Account>> {
-        read!(self, |c| c
-            .account_where(Column::Email, email_normalized)
-            .await)
+        read!(self, |c| c.account_where(Column::Email, email_normalized).await)
     }
 
     pub async fn create_session(
@@ -122,8 +120,13 @@ impl Store {
         })
     }
 
-    pub async fn record_login_failure(&self, email_normalized: &str, at: i64) -> Result<()> {
+    /// Records a failed login; failures older than `forget_before` are swept, so the table stays small.
+    pub async fn record_login_failure(&self, email_normalized: &str, at: i64, forget_before: i64) -> Result<()> {
         write!(self, |c| {
+            sqlx::query("DELETE FROM login_failures WHERE at < $1")
+                .bind(forget_before)
+                .execute(&mut *c)
+                .await?;
             sqlx::query("INSERT INTO login_failures (email_normalized, at) VALUES ($1, $2)")
                 .bind(email_normalized)
                 .bind(at)
@@ -135,13 +138,12 @@ impl Store {
 
     pub async fn login_failures_since(&self, email_normalized: &str, since: i64) -> Result<i64> {
         read!(self, |c| {
-            let (count,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM login_failures WHERE email_normalized = $1 AND at >= $2",
-            )
-            .bind(email_normalized)
-            .bind(since)
-            .fetch_one(&mut *c)
-            .await?;
+            let (count,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM login_failures WHERE email_normalized = $1 AND at >= $2")
+                    .bind(email_normalized)
+                    .bind(since)
+                    .fetch_one(&mut *c)
+                    .await?;
             Ok(count)
         })
     }

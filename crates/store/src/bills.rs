@@ -141,12 +141,10 @@ queries! {
 
 impl Store {
     pub async fn bill(&self, id: &str) -> Result<Option<Bill>> {
-        read!(self, |c| Ok(sqlx::query_as(
-            "SELECT * FROM bills WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await?))
+        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM bills WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?))
     }
 
     /// The customer's bills, oldest first.
@@ -191,23 +189,21 @@ impl Store {
     pub async fn collectible_bills(&self, customer_id: &str) -> Result<Vec<Bill>> {
         read!(self, |c| {
             Ok(sqlx::query_as(
-            "SELECT * FROM bills WHERE customer_id = $1 AND status IN ('pending', 'failed') AND total_cents > 0
+                "SELECT * FROM bills WHERE customer_id = $1 AND status IN ('pending', 'failed') AND total_cents > 0
              ORDER BY issued_at, id",
-        )
-        .bind(customer_id)
-        .fetch_all(&mut *c)
-        .await?)
+            )
+            .bind(customer_id)
+            .fetch_all(&mut *c)
+            .await?)
         })
     }
 
     /// Attempts left open by a crash between the gateway call and its record, to be finished with the same key.
     pub async fn open_attempts(&self) -> Result<Vec<StartedAttempt>> {
         let bills: Vec<Bill> = read!(self, |c| Ok::<_, StoreError>(
-            sqlx::query_as(
-                "SELECT * FROM bills WHERE open_attempt IS NOT NULL ORDER BY issued_at, id"
-            )
-            .fetch_all(&mut *c)
-            .await?
+            sqlx::query_as("SELECT * FROM bills WHERE open_attempt IS NOT NULL ORDER BY issued_at, id")
+                .fetch_all(&mut *c)
+                .await?
         ))?;
         let mut started = Vec::with_capacity(bills.len());
         for bill in bills {
@@ -252,13 +248,15 @@ impl Store {
             .await?;
             let Some(bill) = bill else { return Ok(None) };
             let attempt = bill.attempts;
-            sqlx::query("INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at) VALUES ($1, $2, $3, $4)")
-                .bind(bill_id)
-                .bind(attempt)
-                .bind(bill.total_cents)
-                .bind(at)
-                .execute(&mut *c)
-                .await?;
+            sqlx::query(
+                "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(bill_id)
+            .bind(attempt)
+            .bind(bill.total_cents)
+            .bind(at)
+            .execute(&mut *c)
+            .await?;
             Ok::<_, StoreError>(Some(StartedAttempt {
                 bill,
                 attempt,
@@ -300,11 +298,13 @@ impl Store {
                 c.insert_ledger_transaction(txn).await?;
             }
             if let Some(subscription_id) = outcome.activate_subscription {
-                sqlx::query("UPDATE subscriptions SET state = 'active', activated_at = $1 WHERE id = $2 AND state = 'pending'")
-                    .bind(outcome.at)
-                    .bind(subscription_id)
-                    .execute(&mut *c)
-                    .await?;
+                sqlx::query(
+                    "UPDATE subscriptions SET state = 'active', activated_at = $1 WHERE id = $2 AND state = 'pending'",
+                )
+                .bind(outcome.at)
+                .bind(subscription_id)
+                .execute(&mut *c)
+                .await?;
             }
             for email in outcome.emails {
                 c.insert_email(email).await?;

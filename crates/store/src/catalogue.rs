@@ -28,19 +28,15 @@ impl Store {
     }
 
     /// Adds a dimension or changes its unit, and sets its base cost from `at` on.
-    pub async fn put_dimension(
-        &self,
-        name: &str,
-        unit: &str,
-        base_cost: &str,
-        at: i64,
-    ) -> Result<()> {
+    pub async fn put_dimension(&self, name: &str, unit: &str, base_cost: &str, at: i64) -> Result<()> {
         write!(self, |c| {
-            sqlx::query("INSERT INTO dimensions (name, unit) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET unit = $2")
-                .bind(name)
-                .bind(unit)
-                .execute(&mut *c)
-                .await?;
+            sqlx::query(
+                "INSERT INTO dimensions (name, unit) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET unit = $2",
+            )
+            .bind(name)
+            .bind(unit)
+            .execute(&mut *c)
+            .await?;
             sqlx::query(
                 "INSERT INTO dimension_costs (dimension, effective_at, base_cost) VALUES ($1, $2, $3)
                  ON CONFLICT (dimension, effective_at) DO UPDATE SET base_cost = $3",

@@ -85,12 +85,11 @@ impl Store {
 
     pub async fn account_balance(&self, account: &str) -> Result<i64> {
         read!(self, |c| {
-            let (sum,): (Option<i64>,) = sqlx::query_as(
-                "SELECT CAST(SUM(amount_cents) AS BIGINT) FROM ledger_entries WHERE account = $1",
-            )
-            .bind(account)
-            .fetch_one(&mut *c)
-            .await?;
+            let (sum,): (Option<i64>,) =
+                sqlx::query_as("SELECT CAST(SUM(amount_cents) AS BIGINT) FROM ledger_entries WHERE account = $1")
+                    .bind(account)
+                    .fetch_one(&mut *c)
+                    .await?;
             Ok(sum.unwrap_or(0))
         })
     }

@@ -78,12 +78,7 @@ impl Store {
     /// Claims up to `limit` e-mails due for delivery at `now` by pushing their next attempt to `lease_until`, so
     /// that another worker does not send them meanwhile. The outer `next_attempt_at <= $2` makes a concurrent
     /// claimer on PostgreSQL skip rows the first one took.
-    pub async fn claim_due_emails(
-        &self,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<Email>> {
+    pub async fn claim_due_emails(&self, now: i64, lease_until: i64, limit: i64) -> Result<Vec<Email>> {
         write!(self, |c| Ok::<_, StoreError>(
             sqlx::query_as(
                 "UPDATE emails SET next_attempt_at = $1
@@ -112,12 +107,7 @@ impl Store {
     }
 
     /// Records a failed delivery: retried at `retry_at`, or given up (`failed`) when `retry_at` is `None`.
-    pub async fn mark_email_attempt_failed(
-        &self,
-        id: &str,
-        error: &str,
-        retry_at: Option<i64>,
-    ) -> Result<()> {
+    pub async fn mark_email_attempt_failed(&self, id: &str, error: &str, retry_at: Option<i64>) -> Result<()> {
         write!(self, |c| {
             sqlx::query(
                 "UPDATE emails SET attempts = attempts + 1, last_error = $1,

@@ -53,9 +53,13 @@ queries! {
         }
 
         async fn price_at(&mut self, product_id: &str, at: i64) -> Result<PriceVersion> {
+            // Before its first price takes effect (a clock behind the registration), a product shows that first
+            // price rather than none.
             Ok(sqlx::query_as(
-                "SELECT * FROM price_versions WHERE product_id = $1 AND effective_at <= $2
-                 ORDER BY effective_at DESC LIMIT 1",
+                "SELECT * FROM price_versions WHERE product_id = $1
+                 ORDER BY CASE WHEN effective_at <= $2 THEN 0 ELSE 1 END,
+                          CASE WHEN effective_at <= $2 THEN -effective_at ELSE effective_at END
+                 LIMIT 1",
             )
             .bind(product_id)
             .bind(at)
@@ -128,9 +132,7 @@ impl Store {
     }
 
     pub async fn product_by_offering(&self, offering_code: &str) -> Result<Option<Product>> {
-        read!(self, |c| c
-            .product_where(ProductKey::Offering, offering_code)
-            .await)
+        read!(self, |c| c.product_where(ProductKey::Offering, offering_code).await)
     }
 
     /// The price in force at `at`.
@@ -138,12 +140,7 @@ impl Store {
         read!(self, |c| c.price_at(product_id, at).await)
     }
 
-    pub async fn update_product(
-        &self,
-        product_id: &str,
-        details: &ProductDetails,
-        at: i64,
-    ) -> Result<()> {
+    pub async fn update_product(&self, product_id: &str, details: &ProductDetails, at: i64) -> Result<()> {
         write!(self, |c| {
             sqlx::query(
                 "UPDATE products SET name = $1, description = $2, redirect_url = $3, terms_url = $4, support_contact = $5,

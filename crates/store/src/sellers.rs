@@ -92,12 +92,10 @@ impl Store {
     }
 
     pub async fn seller(&self, id: &str) -> Result<Option<Seller>> {
-        read!(self, |c| Ok(sqlx::query_as(
-            "SELECT * FROM sellers WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_optional(&mut *c)
-        .await?))
+        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM sellers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?))
     }
 
     /// The seller owning a live (unrevoked) key with this hash.
@@ -128,12 +126,14 @@ impl Store {
     /// Revokes one of the seller's keys; [`StoreError::NotFound`] when the seller has no such live key.
     pub async fn revoke_api_key(&self, seller_id: &str, key_id: &str, at: i64) -> Result<()> {
         write!(self, |c| {
-            let done = sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND seller_id = $3 AND revoked_at IS NULL")
-                .bind(at)
-                .bind(key_id)
-                .bind(seller_id)
-                .execute(&mut *c)
-                .await?;
+            let done = sqlx::query(
+                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND seller_id = $3 AND revoked_at IS NULL",
+            )
+            .bind(at)
+            .bind(key_id)
+            .bind(seller_id)
+            .execute(&mut *c)
+            .await?;
             if done.rows_affected() == 1 {
                 Ok(())
             } else {

@@ -97,19 +97,15 @@ impl Store {
     }
 
     /// The customer's pending or active subscription to a product.
-    pub async fn open_subscription(
-        &self,
-        customer_id: &str,
-        product_id: &str,
-    ) -> Result<Option<Subscription>> {
+    pub async fn open_subscription(&self, customer_id: &str, product_id: &str) -> Result<Option<Subscription>> {
         read!(self, |c| {
             Ok(sqlx::query_as(
-            "SELECT * FROM subscriptions WHERE customer_id = $1 AND product_id = $2 AND state <> 'canceled'",
-        )
-        .bind(customer_id)
-        .bind(product_id)
-        .fetch_optional(&mut *c)
-        .await?)
+                "SELECT * FROM subscriptions WHERE customer_id = $1 AND product_id = $2 AND state <> 'canceled'",
+            )
+            .bind(customer_id)
+            .bind(product_id)
+            .fetch_optional(&mut *c)
+            .await?)
         })
     }
 
@@ -123,10 +119,7 @@ impl Store {
     }
 
     /// The customer's pending and active subscriptions, oldest first.
-    pub async fn open_subscriptions_of_customer(
-        &self,
-        customer_id: &str,
-    ) -> Result<Vec<CustomerSubscription>> {
+    pub async fn open_subscriptions_of_customer(&self, customer_id: &str) -> Result<Vec<CustomerSubscription>> {
         read!(self, |c| {
             Ok(sqlx::query_as(
             "SELECT s.id, s.state, s.created_at, p.id AS product_id, p.code AS product_code, p.name AS product_name,

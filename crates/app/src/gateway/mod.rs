@@ -38,11 +38,7 @@ pub enum GatewayError {
 #[async_trait]
 pub trait PaymentGateway: Send + Sync {
     /// Checks a card and returns the gateway's opaque token for it.
-    async fn add_card(
-        &self,
-        card: &CardDetails,
-        at: DateTime<Utc>,
-    ) -> Result<StoredCard, GatewayError>;
+    async fn add_card(&self, card: &CardDetails, at: DateTime<Utc>) -> Result<StoredCard, GatewayError>;
 
     /// Charges a stored card. The same idempotency key always gives the first answer and moves money at most once.
     async fn charge(

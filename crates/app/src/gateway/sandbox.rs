@@ -31,15 +31,9 @@ impl SandboxGateway {
 
 #[async_trait]
 impl PaymentGateway for SandboxGateway {
-    async fn add_card(
-        &self,
-        card: &CardDetails,
-        _at: DateTime<Utc>,
-    ) -> Result<StoredCard, GatewayError> {
+    async fn add_card(&self, card: &CardDetails, _at: DateTime<Utc>) -> Result<StoredCard, GatewayError> {
         if card.number == REFUSED_ON_ADD {
-            return Err(GatewayError::CardRefused(
-                "the card was declined by its issuer".into(),
-            ));
+            return Err(GatewayError::CardRefused("the card was declined by its issuer".into()));
         }
         let prefix = if card.number == DECLINES_CHARGES {
             DECLINING_PREFIX

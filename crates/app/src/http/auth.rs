@@ -48,6 +48,10 @@ where
         if is_operator(&state, token) {
             return Ok(Operator);
         }
+        // Without a configured token the operator API answers 401 to every call (CONTRACT section 1).
+        if state.settings.operator_token.is_none() {
+            return Err(Error::Unauthenticated.into());
+        }
         match sellers::authenticate(&state, token).await? {
             Some(_) => Err(Error::Forbidden("this route is for the operator").into()),
             None => Err(Error::Unauthenticated.into()),
@@ -99,9 +103,7 @@ where
         let session = match jar.get(SESSION_COOKIE) {
             Some(cookie) => accounts::session(&state, cookie.value())
                 .await
-                .map_err(|e| {
-                    super::pages::error_page(e, super::pages::Layout::anonymous(&state))
-                })?,
+                .map_err(|e| super::pages::error_page(e, super::pages::Layout::anonymous(&state)))?,
             None => None,
         };
         let visitor = match session {
@@ -144,11 +146,7 @@ where
                 csrf_token: visitor.csrf_token,
             }),
             None => {
-                let here = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
+                let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let target = if parts.method == axum::http::Method::GET {
                     here
                 } else {
@@ -167,10 +165,7 @@ where
 {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
         let visitor = Visitor::from_request_parts(parts, state).await?;
         Ok(visitor.account.map(|account| User {
             account,
@@ -188,10 +183,8 @@ pub fn url_encode(text: &str) -> String {
 /// `?next=` is honoured only for local paths, never for another site (`//host`, `/\host`, `https://…`).
 pub fn local_path(next: Option<&str>) -> Option<String> {
     let next = next?.trim();
-    let local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains(['\r', '\n']);
+    let local =
+        next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains(['\r', '\n']);
     local.then(|| next.to_owned())
 }
 
@@ -205,10 +198,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Next {
         let query = parts.uri.query().unwrap_or("");
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
         Ok(Next(local_path(
-            pairs
-                .iter()
-                .find(|(k, _)| k == "next")
-                .map(|(_, v)| v.as_str()),
+            pairs.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()),
         )))
     }
 }
@@ -223,18 +213,9 @@ mod tests {
             local_path(Some("/purchase/AB12CD34")).as_deref(),
             Some("/purchase/AB12CD34")
         );
-        for bad in [
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example",
-            "evil",
-            "",
-        ] {
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", ""] {
             assert_eq!(local_path(Some(bad)), None, "{bad}");
         }
-        assert_eq!(
-            url_encode("/purchase/X?a=1&b=2"),
-            "%2Fpurchase%2FX%3Fa%3D1%26b%3D2"
-        );
+        assert_eq!(url_encode("/purchase/X?a=1&b=2"), "%2Fpurchase%2FX%3Fa%3D1%26b%3D2");
     }
 }

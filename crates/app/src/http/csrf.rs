@@ -11,46 +11,42 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
-use super::auth::{CSRF_COOKIE, SESSION_COOKIE};
+use super::auth::CSRF_COOKIE;
 use crate::secrets::random_token;
+use crate::services::accounts::SESSION_LIFETIME;
 use crate::state::AppState;
 
 /// A CSRF token made for this request because the visitor had none yet.
 #[derive(Clone)]
 pub struct FreshCsrfToken(pub String);
 
-/// Gives every visitor without a session a CSRF cookie, so that the login and sign-up forms can be protected too.
-pub async fn ensure_token(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+/// Gives every visitor a CSRF cookie, so that the login and sign-up forms are protected before there is a session;
+/// also a visitor whose session cookie has expired, whose forms would otherwise carry no token at all.
+pub async fn ensure_token(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let jar = CookieJar::from_headers(request.headers());
-    if jar.get(SESSION_COOKIE).is_some() || jar.get(CSRF_COOKIE).is_some() {
+    if jar.get(CSRF_COOKIE).is_some() {
         return next.run(request).await;
     }
     let token = random_token::<32>();
-    request
-        .extensions_mut()
-        .insert(FreshCsrfToken(token.clone()));
+    request.extensions_mut().insert(FreshCsrfToken(token.clone()));
     let response = next.run(request).await;
     let cookie = cookie(CSRF_COOKIE, token, state.settings.secure_cookies());
     let mut response = response;
     if let Ok(value) = cookie.encoded().to_string().parse() {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, value);
+        response.headers_mut().append(axum::http::header::SET_COOKIE, value);
     }
     response
 }
 
-/// An HttpOnly, SameSite=Lax cookie for the whole site, Secure behind https.
+/// An HttpOnly, SameSite=Lax cookie for the whole site, Secure behind https, kept as long as a session lives.
 pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    let max_age = cookie::time::Duration::seconds(SESSION_LIFETIME.num_seconds());
     Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
+        .max_age(max_age)
         .build()
 }
 
@@ -106,23 +102,11 @@ mod tests {
             public
         ));
         assert!(!is_cross_site(
-            &headers(&[
-                ("origin", "http://127.0.0.1:8080"),
-                ("host", "127.0.0.1:8080")
-            ]),
+            &headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")]),
             public
         ));
-        assert!(is_cross_site(
-            &headers(&[("origin", "https://evil.example")]),
-            public
-        ));
-        assert!(is_cross_site(
-            &headers(&[("sec-fetch-site", "cross-site")]),
-            public
-        ));
-        assert!(!is_cross_site(
-            &headers(&[("sec-fetch-site", "same-origin")]),
-            public
-        ));
+        assert!(is_cross_site(&headers(&[("origin", "https://evil.example")]), public));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")]), public));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")]), public));
     }
 }

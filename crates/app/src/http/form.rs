@@ -82,14 +82,8 @@ mod tests {
     fn reads_hostile_bodies_without_failing() {
         assert_eq!(
             super::form_fields(b"a=1&b=%FF%FE"),
-            vec![
-                ("a".into(), "1".into()),
-                ("b".into(), "\u{FFFD}\u{FFFD}".into())
-            ]
+            vec![("a".into(), "1".into()), ("b".into(), "\u{FFFD}\u{FFFD}".into())]
         );
-        assert_eq!(
-            super::form_fields(b"a=\xff"),
-            vec![("a".into(), "\u{FFFD}".into())]
-        );
+        assert_eq!(super::form_fields(b"a=\xff"), vec![("a".into(), "\u{FFFD}".into())]);
     }
 }

@@ -20,29 +20,23 @@ impl<S: Send + Sync> FromRequest<S> for ApiJson {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge,
                 _ => Error::MalformedJson(rejection.body_text()),
-            }
-        })?;
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(ApiJson(Value::Object(Default::default())));
         }
         let is_json = content_type.as_deref().is_some_and(|ct| {
-            let essence = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             essence == "application/json" || essence.ends_with("+json")
         });
         if !is_json {
             return Err(Error::UnsupportedMediaType.into());
         }
-        let value: Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::MalformedJson(e.to_string()))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| Error::MalformedJson(e.to_string()))?;
         Ok(ApiJson(value))
     }
 }

@@ -65,14 +65,7 @@ struct Bodies {
     html: String,
 }
 
-fn email(
-    unique_key: String,
-    to: &str,
-    subject: String,
-    template: &str,
-    bodies: Bodies,
-    at: Moment,
-) -> Email {
+fn email(unique_key: String, to: &str, subject: String, template: &str, bodies: Bodies, at: Moment) -> Email {
     Email {
         id: new_id(),
         unique_key,
@@ -97,12 +90,7 @@ pub struct Moment {
     pub infra: DateTime<Utc>,
 }
 
-pub fn signup(
-    subscription_id: &str,
-    to: &str,
-    facts: &SignupFacts,
-    at: Moment,
-) -> anyhow::Result<Email> {
+pub fn signup(subscription_id: &str, to: &str, facts: &SignupFacts, at: Moment) -> anyhow::Result<Email> {
     Ok(email(
         format!("signup:{subscription_id}"),
         to,

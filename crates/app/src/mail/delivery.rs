@@ -77,8 +77,7 @@ pub async fn deliver_due(state: &AppState, mailer: &Mailer) -> anyhow::Result<us
                     sent += 1;
                 }
                 Err(error) => {
-                    let retry_at = retry_delay(email.attempts + 1)
-                        .map(|d| millis(state.infra_clock.now() + d));
+                    let retry_at = retry_delay(email.attempts + 1).map(|d| millis(state.infra_clock.now() + d));
                     tracing::warn!(email = %email.id, error = %error, "e-mail delivery failed");
                     state
                         .store

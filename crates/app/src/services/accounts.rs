@@ -7,9 +7,7 @@ use tollgate_store::accounts::Account;
 use tollgate_store::{StoreError, millis, new_id};
 
 use crate::error::{Error, Result};
-use crate::secrets::{
-    DUMMY_PASSWORD_HASH, constant_time_eq, hash_password, random_token, sha256_hex, verify_password,
-};
+use crate::secrets::{DUMMY_PASSWORD_HASH, constant_time_eq, hash_password, random_token, sha256_hex, verify_password};
 use crate::state::AppState;
 
 pub const SESSION_LIFETIME: Duration = Duration::days(30);
@@ -26,12 +24,9 @@ pub struct SignUp<'a> {
 /// Checks a new account's fields and hashes its password; shared by sign-up and seller creation.
 pub async fn new_account(state: &AppState, form: &SignUp<'_>) -> Result<Account> {
     let email = EmailAddress::parse(form.email)?;
-    let name = required_text("name", form.name, 100)?;
+    let name = required_text("name", form.name, 200)?;
     if form.password.chars().count() < 8 || form.password.len() > 1024 {
-        return Err(Error::field(
-            "password",
-            "must be between 8 and 1024 characters",
-        ));
+        return Err(Error::field("password", "must be between 8 and 1024 characters"));
     }
     Ok(Account {
         id: new_id(),
@@ -77,7 +72,7 @@ pub async fn log_in(state: &AppState, email: &str, password: &str) -> Result<Acc
         _ => {
             state
                 .store
-                .record_login_failure(&normalized, millis(now))
+                .record_login_failure(&normalized, millis(now), millis(now - LOGIN_FAILURE_WINDOW))
                 .await?;
             Err(Error::WrongCredentials)
         }

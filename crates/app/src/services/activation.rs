@@ -22,11 +22,7 @@ pub struct IssuedActivationKey {
 }
 
 /// Makes a key and the row that stores its hash.
-pub fn issue(
-    customer_id: &str,
-    product: &Product,
-    at: DateTime<Utc>,
-) -> (IssuedActivationKey, ActivationKey) {
+pub fn issue(customer_id: &str, product: &Product, at: DateTime<Utc>) -> (IssuedActivationKey, ActivationKey) {
     let key = activation_key(rand::random());
     let row = ActivationKey {
         key_hash: sha256_hex(&key),
@@ -44,11 +40,7 @@ pub fn issue(
 }
 
 /// A new key for one of the customer's pending or active products (the /activate page, reference 4.2).
-pub async fn new_key(
-    state: &AppState,
-    customer: &Account,
-    product_code: &str,
-) -> Result<IssuedActivationKey> {
+pub async fn new_key(state: &AppState, customer: &Account, product_code: &str) -> Result<IssuedActivationKey> {
     let product = match is_product_code(product_code) {
         true => state.store.product_by_code(product_code).await?,
         false => None,

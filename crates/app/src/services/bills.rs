@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 
 /// Every bill of the customer with this e-mail, oldest first, with its lines.
-pub async fn customer_bills(state: &AppState, email: &str) -> Result<Value> {
+pub async fn customer_bills(state: &AppState, email: &str) -> Result<Vec<Value>> {
     let account = state
         .store
         .account_by_email(&email.trim().to_lowercase())
@@ -17,7 +17,7 @@ pub async fn customer_bills(state: &AppState, email: &str) -> Result<Value> {
         .ok_or(Error::NotFound("customer"))?;
     let bills = state.store.bills_of_customer(&account.id).await?;
     let lines = state.store.bill_lines_of_customer(&account.id).await?;
-    let bills: Vec<Value> = bills
+    Ok(bills
         .iter()
         .map(|bill| {
             let lines: Vec<Value> = lines
@@ -50,6 +50,5 @@ pub async fn customer_bills(state: &AppState, email: &str) -> Result<Value> {
                 "lines": lines,
             })
         })
-        .collect();
-    Ok(json!({ "bills": bills }))
+        .collect())
 }

@@ -39,9 +39,7 @@ pub async fn add_card(state: &AppState, customer: &Account, card: &CardDetails) 
     let gateway = gateway(state)?;
     let now = state.now().await?;
     let stored = gateway.add_card(card, now).await.map_err(|e| match e {
-        GatewayError::CardRefused(reason) => {
-            Error::field("card_number", &format!("the card was refused: {reason}"))
-        }
+        GatewayError::CardRefused(reason) => Error::field("card_number", &format!("the card was refused: {reason}")),
         GatewayError::Unavailable(_) => Error::GatewayUnavailable,
     })?;
     state
@@ -92,12 +90,7 @@ async fn finish_attempt(
     let amount = Money::from_cents(bill.total_cents);
     let now = state.now().await?;
     let result = match gateway
-        .charge(
-            &started.gateway_token,
-            amount,
-            &started.idempotency_key(),
-            now,
-        )
+        .charge(&started.gateway_token, amount, &started.idempotency_key(), now)
         .await
     {
         Ok(result) => result,
@@ -118,26 +111,18 @@ async fn finish_attempt(
         .await?
         .ok_or(Error::NotFound("customer"))?;
     let lines = state.store.bill_lines(&bill.id).await?;
-    let ledger = result
-        .succeeded
-        .then(|| collection(state, bill, &lines, now));
-    let emails =
-        consequences_by_mail(state, &started, &lines, &customer, result.succeeded, now).await?;
+    let ledger = result.succeeded.then(|| collection(state, bill, &lines, now));
+    let emails = consequences_by_mail(state, &started, &lines, &customer, result.succeeded, now).await?;
     let signup = bill.kind == BillKind::Signup.as_str();
     let outcome = AttemptOutcome {
         bill_id: &bill.id,
         attempt: started.attempt,
         at: millis(now),
         succeeded: result.succeeded,
-        gateway_reference: Some(&result.reference)
-            .filter(|r| !r.is_empty())
-            .map(String::as_str),
+        gateway_reference: Some(&result.reference).filter(|r| !r.is_empty()).map(String::as_str),
         message: result.message.as_deref(),
         ledger: ledger.as_ref(),
-        activate_subscription: bill
-            .subscription_id
-            .as_deref()
-            .filter(|_| signup && result.succeeded),
+        activate_subscription: bill.subscription_id.as_deref().filter(|_| signup && result.succeeded),
         emails: &emails,
     };
     state.store.finish_attempt(outcome).await?;
@@ -168,11 +153,7 @@ fn collection(
     );
     let mut entries = vec![(CUSTOMER_PAYMENTS.to_owned(), -bill.total_cents)];
     let fees: Money = split.iter().map(|d| d.fees).sum();
-    entries.extend(
-        split
-            .iter()
-            .map(|d| (seller_account(&d.seller), d.net().cents())),
-    );
+    entries.extend(split.iter().map(|d| (seller_account(&d.seller), d.net().cents())));
     if !fees.is_zero() {
         entries.push((PLATFORM_FEES.to_owned(), fees.cents()));
     }
@@ -210,10 +191,7 @@ async fn consequences_by_mail(
 ) -> Result<Vec<Email>> {
     let bill = &started.bill;
     let mut emails = Vec::new();
-    if let (true, Some(subscription_id)) = (
-        bill.kind == BillKind::Signup.as_str(),
-        &bill.subscription_id,
-    ) {
+    if let (true, Some(subscription_id)) = (bill.kind == BillKind::Signup.as_str(), &bill.subscription_id) {
         let subscription = state
             .store
             .subscription(subscription_id)

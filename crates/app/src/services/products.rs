@@ -32,12 +32,9 @@ impl ProductView {
     pub async fn load(state: &AppState, product: Product) -> Result<ProductView> {
         let now = millis(state.now().await?);
         let version = state.store.price_at(&product.id, now).await?;
-        let kind = ProductKind::parse(&product.kind)
-            .ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
+        let kind = ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
         let price = schedule_of(kind, &version)?;
-        let purchase_url = state
-            .settings
-            .url(&format!("/purchase/{}", product.offering_code));
+        let purchase_url = state.settings.url(&format!("/purchase/{}", product.offering_code));
         Ok(ProductView {
             product,
             kind,
@@ -68,32 +65,18 @@ impl ProductView {
 
 pub fn schedule_of(kind: ProductKind, version: &PriceVersion) -> Result<PriceSchedule> {
     let pricing: Value = serde_json::from_str(&version.pricing).map_err(anyhow::Error::from)?;
-    let configurations: Value =
-        serde_json::from_str(&version.configurations).map_err(anyhow::Error::from)?;
-    PriceSchedule::from_stored(kind, &pricing, &configurations).map_err(|e| {
-        Error::Internal(anyhow::anyhow!(
-            "stored price {} is invalid: {e}",
-            version.id
-        ))
-    })
+    let configurations: Value = serde_json::from_str(&version.configurations).map_err(anyhow::Error::from)?;
+    PriceSchedule::from_stored(kind, &pricing, &configurations)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored price {} is invalid: {e}", version.id)))
 }
 
 /// Names of the operator's platform dimensions, for validating usage prices.
 async fn platform_dimensions(state: &AppState) -> Result<HashSet<String>> {
     let now = millis(state.now().await?);
-    Ok(state
-        .store
-        .dimensions(now)
-        .await?
-        .into_iter()
-        .map(|d| d.name)
-        .collect())
+    Ok(state.store.dimensions(now).await?.into_iter().map(|d| d.name).collect())
 }
 
-fn read_details(
-    obj: &mut Object<'_>,
-    current: Option<&Product>,
-) -> Result<ProductDetails, FieldError> {
+fn read_details(obj: &mut Object<'_>, current: Option<&Product>) -> Result<ProductDetails, FieldError> {
     let name = match obj.optional_str("name")? {
         Some(name) => required_text("name", name, 200)?,
         None => match current {
@@ -113,12 +96,7 @@ fn read_details(
         },
     };
     let patching = current.is_some();
-    let terms_url = optional_url(
-        obj,
-        "terms_url",
-        current.and_then(|p| p.terms_url.clone()),
-        patching,
-    )?;
+    let terms_url = optional_url(obj, "terms_url", current.and_then(|p| p.terms_url.clone()), patching)?;
     let support_contact = if !patching || obj.contains("support_contact") {
         obj.optional_str("support_contact")?
             .map(|t| optional_text("support_contact", t, 200))
@@ -162,9 +140,7 @@ pub async fn register(state: &AppState, seller: &Seller, body: &Value) -> Result
         .ok_or_else(|| FieldError::new("kind", "must be desktop, hosted or machine_image"))?;
     let pricing = obj.required("pricing")?;
     let configurations = obj.optional_array("configurations")?;
-    let schedule = PriceSchedule::parse(kind, pricing, configurations, &|name| {
-        platform.contains(name)
-    })?;
+    let schedule = PriceSchedule::parse(kind, pricing, configurations, &|name| platform.contains(name))?;
     obj.finish()?;
 
     let now = millis(state.now().await?);
@@ -198,9 +174,7 @@ pub async fn register(state: &AppState, seller: &Seller, body: &Value) -> Result
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Error::Internal(anyhow::anyhow!(
-        "could not find a free product code"
-    )))
+    Err(Error::Internal(anyhow::anyhow!("could not find a free product code")))
 }
 
 pub async fn list(state: &AppState, seller: &Seller) -> Result<Vec<ProductView>> {
@@ -218,20 +192,13 @@ pub async fn owned(state: &AppState, seller: &Seller, code: &str) -> Result<Prod
     }
     match state.store.product_by_code(code).await? {
         None => Err(Error::NotFound("product")),
-        Some(p) if p.seller_id != seller.id => {
-            Err(Error::Forbidden("the product belongs to another seller"))
-        }
+        Some(p) if p.seller_id != seller.id => Err(Error::Forbidden("the product belongs to another seller")),
         Some(p) => Ok(p),
     }
 }
 
 /// Changes the non-price fields; prices change only through price changes (CONTRACT section 10).
-pub async fn update(
-    state: &AppState,
-    seller: &Seller,
-    code: &str,
-    body: &Value,
-) -> Result<ProductView> {
+pub async fn update(state: &AppState, seller: &Seller, code: &str, body: &Value) -> Result<ProductView> {
     let product = owned(state, seller, code).await?;
     let mut obj = Object::new("", body)?;
     for fixed in [
@@ -286,8 +253,8 @@ pub async fn put_dimension(state: &AppState, name: &str, body: &Value) -> Result
     }
     let mut obj = Object::new("", body)?;
     let unit = required_text("unit", obj.required_str("unit")?, 40)?;
-    let base_cost = UnitPrice::parse(obj.required_str("base_cost")?)
-        .map_err(|e| Error::field("base_cost", &e.to_string()))?;
+    let base_cost =
+        UnitPrice::parse(obj.required_str("base_cost")?).map_err(|e| Error::field("base_cost", &e.to_string()))?;
     obj.finish()?;
     let now = millis(state.now().await?);
     state

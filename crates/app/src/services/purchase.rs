@@ -137,14 +137,7 @@ pub async fn place_order(
     };
     let emails = match bill {
         Some(_) => vec![],
-        None => vec![signup_email(
-            state,
-            &offer,
-            customer,
-            &subscription,
-            None,
-            false,
-        )?],
+        None => vec![signup_email(state, &offer, customer, &subscription, None, false)?],
     };
     let order = NewOrder {
         subscription: &subscription,
@@ -160,9 +153,14 @@ pub async fn place_order(
     }
     let payment = match bill {
         None => PaymentStatus::NothingDue,
-        Some(bill) => match payments::charge_bill(state, &bill.bill.id).await? {
-            ChargeOutcome::Paid => PaymentStatus::Paid,
-            ChargeOutcome::Declined | ChargeOutcome::NotCharged => PaymentStatus::Declined,
+        // The order stands whatever the charge does: the key is shown either way (R10). A gateway that cannot be
+        // reached leaves the attempt open, to be finished with the same idempotency key by the scheduler.
+        Some(bill) => match payments::charge_bill(state, &bill.bill.id).await {
+            Ok(ChargeOutcome::Paid) => PaymentStatus::Paid,
+            Ok(ChargeOutcome::Declined | ChargeOutcome::NotCharged) | Err(Error::GatewayUnavailable) => {
+                PaymentStatus::Declined
+            }
+            Err(other) => return Err(other),
         },
     };
     Ok(OrderResult::Placed(Confirmation { key, payment }))
@@ -247,28 +245,18 @@ pub fn signup_email(
         payment_pending,
         monthly_fee: offer.product.price.pricing.monthly_fee,
         activate_url: state.settings.url("/activate"),
-        billing_url: state
-            .settings
-            .url(&format!("/billing?productCode={}", product.code)),
+        billing_url: state.settings.url(&format!("/billing?productCode={}", product.code)),
         operator_name: state.settings.operator_name.clone(),
     };
     let moment = Moment {
         business: offer.at,
         infra: state.infra_clock.now(),
     };
-    Ok(compose::signup(
-        &subscription.id,
-        &customer.email,
-        &facts,
-        moment,
-    )?)
+    Ok(compose::signup(&subscription.id, &customer.email, &facts, moment)?)
 }
 
 /// The offer as it stood for a subscription's sign-up, for e-mails composed after the charge.
-pub async fn offer_for_subscription(
-    state: &AppState,
-    subscription: &Subscription,
-) -> Result<Offer> {
+pub async fn offer_for_subscription(state: &AppState, subscription: &Subscription) -> Result<Offer> {
     let product = state
         .store
         .product(&subscription.product_id)

@@ -97,11 +97,7 @@ pub async fn create_by_operator(state: &AppState, body: &Value) -> Result<(Selle
 }
 
 /// A signed-in customer becomes a seller (the console's first page).
-pub async fn become_seller(
-    state: &AppState,
-    account: &Account,
-    profile: SellerProfile,
-) -> Result<Seller> {
+pub async fn become_seller(state: &AppState, account: &Account, profile: SellerProfile) -> Result<Seller> {
     let seller = new_seller(&account.id, profile, millis(state.now().await?));
     match state
         .store
@@ -119,8 +115,7 @@ pub async fn become_seller(
 }
 
 pub async fn create_api_key(state: &AppState, seller: &Seller, label: &str) -> Result<IssuedKey> {
-    let label = tollgate_domain::validation::optional_text("label", label, 100)?
-        .unwrap_or_else(|| "API key".into());
+    let label = tollgate_domain::validation::optional_text("label", label, 100)?.unwrap_or_else(|| "API key".into());
     let issued = issue_key(&seller.id, &label, millis(state.now().await?));
     state.store.add_api_key(&issued.key).await?;
     Ok(issued)
@@ -143,23 +138,12 @@ pub async fn authenticate(state: &AppState, plain_key: &str) -> Result<Option<Se
     if !plain_key.starts_with(API_KEY_PREFIX) {
         return Ok(None);
     }
-    Ok(state
-        .store
-        .seller_by_api_key(&sha256_hex(plain_key))
-        .await?)
+    Ok(state.store.seller_by_api_key(&sha256_hex(plain_key)).await?)
 }
 
 /// The seller's balance and transaction history (CONTRACT section 9).
-pub async fn transactions(
-    state: &AppState,
-    seller: &Seller,
-) -> Result<(Money, Vec<SellerTransaction>)> {
+pub async fn transactions(state: &AppState, seller: &Seller) -> Result<(Money, Vec<SellerTransaction>)> {
     let history = state.store.seller_transactions(&seller.id).await?;
-    let balance = Money::from_cents(
-        state
-            .store
-            .account_balance(&seller_account(&seller.id))
-            .await?,
-    );
+    let balance = Money::from_cents(state.store.account_balance(&seller_account(&seller.id)).await?);
     Ok((balance, history))
 }

@@ -11,7 +11,33 @@ on_both_backends!(
     wrong_passwords_are_told_and_rate_limited,
     forms_need_the_csrf_token_and_the_same_site,
     next_only_goes_to_local_paths,
+    a_stale_session_cookie_does_not_lock_anyone_out,
 );
+
+async fn a_stale_session_cookie_does_not_lock_anyone_out(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.customer("uma@example.com", None).await;
+    // A browser holding the cookie of a session the server no longer knows (expired, or the database was reset).
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    jar.add_cookie_str("tg_session=forgotten-session-token; Path=/", &app.base.parse().unwrap());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let browser = Browser {
+        base: app.base.clone(),
+        client,
+    };
+    let (_, html) = browser.page("/login").await;
+    assert!(html.contains("Log in") && !html.contains("Log out"));
+    let response = browser
+        .submit("/login", &[("email", "uma@example.com"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/activate").await.status(), StatusCode::OK);
+    app.finish().await;
+}
 
 async fn signup_login_logout(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -19,11 +45,7 @@ async fn signup_login_logout(backend: Backend) {
     let response = browser
         .submit(
             "/signup",
-            &[
-                ("email", "Kim@Example.com"),
-                ("password", PASSWORD),
-                ("name", "Kim"),
-            ],
+            &[("email", "Kim@Example.com"), ("password", PASSWORD), ("name", "Kim")],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -35,9 +57,7 @@ async fn signup_login_logout(backend: Backend) {
         .find(|c| c.starts_with("tg_session="))
         .unwrap();
     assert!(
-        cookie.contains("HttpOnly")
-            && cookie.contains("SameSite=Lax")
-            && !cookie.contains("Secure"),
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"),
         "{cookie}"
     );
     let (_, home) = browser.page("/").await;
@@ -54,10 +74,7 @@ async fn signup_login_logout(backend: Backend) {
     );
 
     let response = browser
-        .submit(
-            "/login",
-            &[("email", "kim@example.COM"), ("password", PASSWORD)],
-        )
+        .submit("/login", &[("email", "kim@example.COM"), ("password", PASSWORD)])
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(browser.get("/activate").await.status(), StatusCode::OK);
@@ -71,10 +88,7 @@ async fn signup_login_logout(backend: Backend) {
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        account.password_hash.starts_with("$argon2id$")
-            && !account.password_hash.contains(PASSWORD)
-    );
+    assert!(account.password_hash.starts_with("$argon2id$") && !account.password_hash.contains(PASSWORD));
     app.finish().await;
 }
 
@@ -85,20 +99,12 @@ async fn emails_are_unique_whatever_their_case(backend: Backend) {
     let response = other
         .submit(
             "/signup",
-            &[
-                ("email", "LEE@example.com"),
-                ("password", PASSWORD),
-                ("name", "Lee 2"),
-            ],
+            &[("email", "LEE@example.com"), ("password", PASSWORD), ("name", "Lee 2")],
         )
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let html = response.text().await.unwrap();
-    assert!(
-        element_text(&html, "error-message")
-            .unwrap()
-            .contains("exists already")
-    );
+    assert!(element_text(&html, "error-message").unwrap().contains("exists already"));
     app.finish().await;
 }
 
@@ -110,10 +116,7 @@ async fn wrong_passwords_are_told_and_rate_limited(backend: Backend) {
         let response = browser
             .submit(
                 "/login",
-                &[
-                    ("email", "max@example.com"),
-                    ("password", "not the password"),
-                ],
+                &[("email", "max@example.com"), ("password", "not the password")],
             )
             .await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -127,25 +130,13 @@ async fn wrong_passwords_are_told_and_rate_limited(backend: Backend) {
     }
     // Past five failures even the right password is refused for a while.
     let response = browser
-        .submit(
-            "/login",
-            &[("email", "max@example.com"), ("password", PASSWORD)],
-        )
+        .submit("/login", &[("email", "max@example.com"), ("password", PASSWORD)])
         .await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(
-        response
-            .text()
-            .await
-            .unwrap()
-            .contains("too many failed attempts")
-    );
+    assert!(response.text().await.unwrap().contains("too many failed attempts"));
     // An unknown address is told the same as a wrong password.
     let response = browser
-        .submit(
-            "/login",
-            &[("email", "nobody@example.com"), ("password", PASSWORD)],
-        )
+        .submit("/login", &[("email", "nobody@example.com"), ("password", PASSWORD)])
         .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     app.finish().await;
@@ -180,11 +171,7 @@ async fn forms_need_the_csrf_token_and_the_same_site(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        cross.status(),
-        StatusCode::FORBIDDEN,
-        "another site's origin"
-    );
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN, "another site's origin");
     let cross = customer
         .client
         .post(&url)
@@ -220,11 +207,7 @@ async fn forms_need_the_csrf_token_and_the_same_site(backend: Backend) {
     let response = stranger
         .client
         .post(app.url("/signup"))
-        .form(&[
-            ("email", "x@example.com"),
-            ("password", PASSWORD),
-            ("name", "X"),
-        ])
+        .form(&[("email", "x@example.com"), ("password", PASSWORD), ("name", "X")])
         .send()
         .await
         .unwrap();

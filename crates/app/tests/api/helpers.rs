@@ -44,9 +44,7 @@ macro_rules! on_both_backends {
 }
 
 pub fn postgres_url() -> Option<String> {
-    std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
 }
 
 /// A database for one test, removed when the test ends (also when it fails).
@@ -85,10 +83,7 @@ impl TestDatabase {
                     let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
                     match admin.execute(sqlx::AssertSqlSafe(sql)).await {
                         Ok(_) => break,
-                        Err(e)
-                            if attempt < 50
-                                && e.to_string().contains("being accessed by other users") =>
-                        {
+                        Err(e) if attempt < 50 && e.to_string().contains("being accessed by other users") => {
                             tokio::time::sleep(std::time::Duration::from_millis(100)).await
                         }
                         Err(e) => panic!("creating {name}: {e}"),
@@ -133,18 +128,14 @@ impl Drop for TestDatabase {
         if self.dropped.load(Ordering::SeqCst) {
             return;
         }
-        let cleanup =
-            std::mem::replace(&mut self.cleanup, Cleanup::File(std::path::PathBuf::new()));
+        let cleanup = std::mem::replace(&mut self.cleanup, Cleanup::File(std::path::PathBuf::new()));
         let db = TestDatabase {
             url: String::new(),
             cleanup,
             dropped: AtomicBool::new(false),
         };
         let _ = std::thread::spawn(move || {
-            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 runtime.block_on(db.drop_now());
             }
         })
@@ -157,9 +148,7 @@ fn uuid_like() -> String {
 }
 
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let cut = base.rfind('/').expect("database URL with a path");
     let mut out = format!("{}/{name}", &base[..cut]);
     if let Some(query) = query {
@@ -184,12 +173,11 @@ async fn template(admin_url: &str) -> String {
                 .execute("SELECT pg_advisory_lock(727274)")
                 .await
                 .expect("advisory lock");
-            let exists: Option<(i32,)> =
-                sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
-                    .bind(&name)
-                    .fetch_optional(&mut admin)
-                    .await
-                    .expect("look for the template");
+            let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&name)
+                .fetch_optional(&mut admin)
+                .await
+                .expect("look for the template");
             if exists.is_none() {
                 let building = format!("{name}_building");
                 admin
@@ -228,10 +216,7 @@ async fn template(admin_url: &str) -> String {
 fn migrations_fingerprint() -> String {
     use std::hash::{Hash, Hasher};
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../store/migrations/postgres");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for file in files {
@@ -245,6 +230,7 @@ pub struct Options {
     pub sandbox: bool,
     pub start: &'static str,
     pub smtp_url: Option<String>,
+    pub operator_token: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -253,6 +239,7 @@ impl Default for Options {
             sandbox: true,
             start: "2027-06-17T00:00:00Z",
             smtp_url: None,
+            operator_token: Some(OPERATOR_TOKEN),
         }
     }
 }
@@ -275,12 +262,9 @@ impl TestApp {
         let mut args = ServeArgs::for_database(&db.url);
         args.sandbox = options.sandbox;
         args.sandbox_start = Some(options.start.to_owned());
-        args.operator_token = Some(OPERATOR_TOKEN.to_owned());
+        args.operator_token = options.operator_token.map(str::to_owned);
         args.smtp_url = options.smtp_url;
-        let app = Application::build(args)
-            .await
-            .expect("build the application")
-            .spawn();
+        let app = Application::build(args).await.expect("build the application").spawn();
         let base = format!("http://{}", app.address);
         TestApp {
             base,
@@ -307,26 +291,15 @@ impl TestApp {
             .ledger_violations()
             .await
             .expect("check the ledger");
-        assert!(
-            violations.is_empty(),
-            "ledger invariants violated: {violations:#?}"
-        );
+        assert!(violations.is_empty(), "ledger invariants violated: {violations:#?}");
         if let Some(app) = self.app.take() {
             app.stop().await.expect("server stopped cleanly");
         }
         self.db.drop_now().await;
     }
 
-    pub async fn operator(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .api
-            .request(method, self.url(path))
-            .bearer_auth(OPERATOR_TOKEN);
+    pub async fn operator(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.api.request(method, self.url(path)).bearer_auth(OPERATOR_TOKEN);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -376,11 +349,7 @@ impl TestApp {
 
     pub async fn set_clock(&self, now: &str) {
         let (status, body) = self
-            .operator(
-                reqwest::Method::POST,
-                "/api/v1/admin/clock",
-                Some(json!({"now": now})),
-            )
+            .operator(reqwest::Method::POST, "/api/v1/admin/clock", Some(json!({"now": now})))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
@@ -399,11 +368,7 @@ impl TestApp {
 
     pub async fn emails_to(&self, email: &str) -> Vec<Value> {
         let (status, body) = self
-            .operator(
-                reqwest::Method::GET,
-                &format!("/api/v1/admin/emails?to={email}"),
-                None,
-            )
+            .operator(reqwest::Method::GET, &format!("/api/v1/admin/emails?to={email}"), None)
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["emails"].as_array().unwrap().clone()
@@ -427,11 +392,7 @@ impl TestApp {
         let response = browser
             .submit(
                 "/signup",
-                &[
-                    ("email", email),
-                    ("password", PASSWORD),
-                    ("name", "Casey Customer"),
-                ],
+                &[("email", email), ("password", PASSWORD), ("name", "Casey Customer")],
             )
             .await;
         assert_eq!(
@@ -485,11 +446,7 @@ pub struct Browser {
 
 impl Browser {
     pub async fn get(&self, path: &str) -> Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
     }
 
     pub async fn page(&self, path: &str) -> (StatusCode, String) {
@@ -514,12 +471,7 @@ impl Browser {
         self.post_with_token(path, fields, &token).await
     }
 
-    pub async fn post_with_token(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        token: &str,
-    ) -> Response {
+    pub async fn post_with_token(&self, path: &str, fields: &[(&str, &str)], token: &str) -> Response {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", token)];
         all.extend_from_slice(fields);
         self.client
@@ -605,4 +557,27 @@ pub fn unescape(html: &str) -> String {
         .replace("&#39;", "'")
         .replace("&#38;", "&")
         .replace("&amp;", "&")
+}
+
+/// Announces a 5 MiB body and reads the answer before sending it, as the server refuses on the announced length:
+/// sending the body first would race the server closing the connection.
+pub async fn oversized_post(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.running().address;
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\ncontent-length: {}\r\n",
+        5 * 1024 * 1024
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("connection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server answered before the body was sent");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text)
 }

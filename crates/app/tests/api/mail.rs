@@ -24,20 +24,12 @@ async fn signup_email_is_delivered_by_smtp() {
         .await;
     let recipient = format!("smtp-{}@example.com", uuid::Uuid::now_v7().simple());
     let customer = app.customer(&recipient, None).await;
-    let (status, _) = customer
-        .buy(product["offering_code"].as_str().unwrap())
-        .await;
+    let (status, _) = customer.buy(product["offering_code"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK);
 
     let sent = app.running().deliver_mail_now().await.expect("delivery");
     assert_eq!(sent, 1);
-    let emails = app
-        .running()
-        .state
-        .store
-        .emails_to(&recipient)
-        .await
-        .unwrap();
+    let emails = app.running().state.store.emails_to(&recipient).await.unwrap();
     assert_eq!((emails[0].state.as_str(), emails[0].attempts), ("sent", 1));
 
     if let Ok(maildir) = std::env::var("TOLLGATE_TEST_MAILDIR") {
@@ -46,11 +38,7 @@ async fn signup_email_is_delivered_by_smtp() {
             .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
             .filter(|m| m.contains(&recipient))
             .collect();
-        assert_eq!(
-            delivered.len(),
-            1,
-            "one message for {recipient} in {maildir}"
-        );
+        assert_eq!(delivered.len(), 1, "one message for {recipient} in {maildir}");
         assert!(delivered[0].contains("Subject: Your Backup Pro Purchase"));
         assert!(delivered[0].contains("multipart/alternative"));
     }
@@ -74,18 +62,10 @@ async fn undeliverable_email_is_retried_later() {
     let key = app.create_seller("seller@example.com").await;
     let product = app.create_product(&key, json!({})).await;
     let customer = app.customer("sam@example.com", None).await;
-    customer
-        .buy(product["offering_code"].as_str().unwrap())
-        .await;
+    customer.buy(product["offering_code"].as_str().unwrap()).await;
 
     assert_eq!(app.running().deliver_mail_now().await.unwrap(), 0);
-    let email = &app
-        .running()
-        .state
-        .store
-        .emails_to("sam@example.com")
-        .await
-        .unwrap()[0];
+    let email = &app.running().state.store.emails_to("sam@example.com").await.unwrap()[0];
     assert_eq!((email.state.as_str(), email.attempts), ("pending", 1));
     assert!(email.last_error.is_some());
     assert!(
@@ -98,13 +78,7 @@ async fn undeliverable_email_is_retried_later() {
         "not retried before its time"
     );
     assert_eq!(
-        app.running()
-            .state
-            .store
-            .emails_to("sam@example.com")
-            .await
-            .unwrap()[0]
-            .attempts,
+        app.running().state.store.emails_to("sam@example.com").await.unwrap()[0].attempts,
         1
     );
     app.finish().await;

@@ -14,11 +14,9 @@ on_both_backends!(
 );
 
 fn is_code(value: &Value) -> bool {
-    value.as_str().is_some_and(|c| {
-        c.len() == 8
-            && c.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    })
+    value
+        .as_str()
+        .is_some_and(|c| c.len() == 8 && c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
 }
 
 async fn register_list_show_and_patch(backend: Backend) {
@@ -26,19 +24,11 @@ async fn register_list_show_and_patch(backend: Backend) {
     let key = app.create_seller("seller@example.com").await;
     let product = app.create_product(&key, contract_pricing()).await;
     assert!(is_code(&product["product_code"]) && is_code(&product["offering_code"]));
-    assert!(
-        product["product_token"]
-            .as_str()
-            .unwrap()
-            .starts_with("{ProductToken}")
-    );
+    assert!(product["product_token"].as_str().unwrap().starts_with("{ProductToken}"));
     assert_eq!(
         product["purchase_url"],
-        app.url(&format!(
-            "/purchase/{}",
-            product["offering_code"].as_str().unwrap()
-        ))
-        .as_str()
+        app.url(&format!("/purchase/{}", product["offering_code"].as_str().unwrap()))
+            .as_str()
     );
     assert_eq!(product["pricing"]["signup_fee"], "5.00");
     assert_eq!(
@@ -47,7 +37,7 @@ async fn register_list_show_and_patch(backend: Backend) {
     );
     assert_eq!(
         product["pricing"]["usage"][0]["tiers"][1],
-        json!({"up_to": null, "unit_price": "0.2"})
+        json!({"up_to": null, "unit_price": "0.20"})
     );
     assert_eq!(
         (product["kind"].as_str(), product["redirect_url"].as_str()),
@@ -55,9 +45,7 @@ async fn register_list_show_and_patch(backend: Backend) {
     );
 
     let code = product["product_code"].as_str().unwrap();
-    let (_, list) = app
-        .seller_call(&key, Method::GET, "/api/v1/products", None)
-        .await;
+    let (_, list) = app.seller_call(&key, Method::GET, "/api/v1/products", None).await;
     assert_eq!(list["products"].as_array().unwrap().len(), 1);
     let (status, shown) = app
         .seller_call(&key, Method::GET, &format!("/api/v1/products/{code}"), None)
@@ -78,10 +66,7 @@ async fn register_list_show_and_patch(backend: Backend) {
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(
         (patched["name"].as_str(), patched["description"].as_str()),
-        (
-            Some("Backup Pro 2"),
-            Some("Encrypted backups for your laptop.")
-        )
+        (Some("Backup Pro 2"), Some("Encrypted backups for your laptop."))
     );
     assert_eq!(patched["terms_url"], "https://example.com/terms");
     let (status, error) = app
@@ -108,13 +93,44 @@ async fn register_list_show_and_patch(backend: Backend) {
         .seller_call(&key, Method::GET, "/api/v1/products/ZZZZZZZZ", None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Lists come in pages.
+    let second = app.create_product(&key, contract_pricing()).await;
+    let (_, page) = app
+        .seller_call(&key, Method::GET, "/api/v1/products?limit=1", None)
+        .await;
+    assert_eq!(page["products"].as_array().unwrap().len(), 1);
+    assert_eq!(page["products"][0]["product_code"], product["product_code"]);
+    let next = page["next"].as_str().expect("a cursor to the next page");
+    let (_, page) = app
+        .seller_call(
+            &key,
+            Method::GET,
+            &format!("/api/v1/products?limit=1&after={next}"),
+            None,
+        )
+        .await;
+    assert_eq!(page["products"][0]["product_code"], second["product_code"]);
+    assert!(page["next"].is_null());
+    for bad in ["limit=0", "limit=1001", "limit=x", "after=nope"] {
+        let (status, error) = app
+            .seller_call(&key, Method::GET, &format!("/api/v1/products?{bad}"), None)
+            .await;
+        let code = error["error"]["code"].as_str();
+        assert_eq!(
+            (status, code),
+            (StatusCode::BAD_REQUEST, Some("InvalidParameterValue")),
+            "{bad}"
+        );
+    }
     app.finish().await;
 }
 
 async fn invalid_products_are_refused_with_their_field(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = app.create_seller("seller@example.com").await;
-    let tiers = |tiers: Value| json!({"monthly_fee": "1", "usage": [{"dimension": "storage.gb_month", "tiers": tiers}]});
+    let tiers =
+        |tiers: Value| json!({"monthly_fee": "1", "usage": [{"dimension": "storage.gb_month", "tiers": tiers}]});
     let mut cases: Vec<(Value, &str, &str)> = vec![
         (
             product_body(json!({"monthly_fee": "-1.00"})),
@@ -187,12 +203,7 @@ async fn invalid_products_are_refused_with_their_field(backend: Backend) {
         "InvalidParameterValue",
         "redirect_url",
     );
-    with(
-        "terms_url",
-        json!("/terms"),
-        "InvalidParameterValue",
-        "terms_url",
-    );
+    with("terms_url", json!("/terms"), "InvalidParameterValue", "terms_url");
     with("name", json!("   "), "InvalidParameterValue", "name");
     with("kind", json!("mainframe"), "InvalidParameterValue", "kind");
     with(
@@ -216,16 +227,11 @@ async fn invalid_products_are_refused_with_their_field(backend: Backend) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(error["error"]["code"], code, "{body}: {error}");
         assert!(
-            error["error"]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with(path),
+            error["error"]["message"].as_str().unwrap().starts_with(path),
             "{path}: {error}"
         );
     }
-    let (_, list) = app
-        .seller_call(&key, Method::GET, "/api/v1/products", None)
-        .await;
+    let (_, list) = app.seller_call(&key, Method::GET, "/api/v1/products", None).await;
     assert!(
         list["products"].as_array().unwrap().is_empty(),
         "no refused product was half-created"
@@ -233,12 +239,13 @@ async fn invalid_products_are_refused_with_their_field(backend: Backend) {
 
     let mut image = product_body(json!({"monthly_fee": "20"}));
     image["kind"] = json!("machine_image");
-    image["configurations"] = json!([{"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.20"}]);
+    image["configurations"] =
+        json!([{"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.20"}]);
     let (status, created) = app
         .seller_call(&key, Method::POST, "/api/v1/products", Some(image))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!(created["configurations"][0]["hourly_price"], "0.2");
+    assert_eq!(created["configurations"][0]["hourly_price"], "0.20");
     app.finish().await;
 }
 
@@ -249,12 +256,7 @@ async fn products_belong_to_their_seller(backend: Backend) {
     let product = app.create_product(&mine, contract_pricing()).await;
     let code = product["product_code"].as_str().unwrap();
     let (status, error) = app
-        .seller_call(
-            &theirs,
-            Method::GET,
-            &format!("/api/v1/products/{code}"),
-            None,
-        )
+        .seller_call(&theirs, Method::GET, &format!("/api/v1/products/{code}"), None)
         .await;
     assert_eq!(
         (status, error["error"]["code"].as_str()),
@@ -269,17 +271,10 @@ async fn products_belong_to_their_seller(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (_, list) = app
-        .seller_call(&theirs, Method::GET, "/api/v1/products", None)
-        .await;
+    let (_, list) = app.seller_call(&theirs, Method::GET, "/api/v1/products", None).await;
     assert!(list["products"].as_array().unwrap().is_empty());
     let (_, shown) = app
-        .seller_call(
-            &mine,
-            Method::GET,
-            &format!("/api/v1/products/{code}"),
-            None,
-        )
+        .seller_call(&mine, Method::GET, &format!("/api/v1/products/{code}"), None)
         .await;
     assert_eq!(shown["name"], "Backup Pro");
     app.finish().await;
@@ -287,12 +282,7 @@ async fn products_belong_to_their_seller(backend: Backend) {
 
 async fn dimension_catalogue(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let response = app
-        .api
-        .get(app.url("/api/v1/dimensions"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.api.get(app.url("/api/v1/dimensions")).send().await.unwrap();
     let (status, body) = json_of(response).await;
     assert_eq!(status, StatusCode::OK);
     let cost = |body: &Value, name: &str| {
@@ -307,10 +297,7 @@ async fn dimension_catalogue(backend: Backend) {
         cost(&body, "storage.gb_month"),
         Some((json!("GB-Month"), json!("0.15")))
     );
-    assert_eq!(
-        cost(&body, "transfer.out_gb"),
-        Some((json!("GB"), json!("0.17")))
-    );
+    assert_eq!(cost(&body, "transfer.out_gb"), Some((json!("GB"), json!("0.17"))));
     assert_eq!(body["dimensions"].as_array().unwrap().len(), 8);
 
     let (status, _) = app
@@ -359,24 +346,18 @@ async fn dimension_catalogue(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
-    let (_, body) = json_of(
-        app.api
-            .get(app.url("/api/v1/dimensions"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, body) = json_of(app.api.get(app.url("/api/v1/dimensions")).send().await.unwrap()).await;
     assert_eq!(
         cost(&body, "storage.gb_month"),
         Some((json!("GB-Month"), json!("0.12")))
     );
     assert_eq!(
         cost(&body, "queue.messages_1m"),
-        Some((json!("1M messages"), json!("0.4")))
+        Some((json!("1M messages"), json!("0.40")))
     );
     // A seller can now price the new platform dimension.
-    let pricing = json!({"usage": [{"dimension": "queue.messages_1m", "tiers": [{"up_to": null, "unit_price": "1.00"}]}]});
+    let pricing =
+        json!({"usage": [{"dimension": "queue.messages_1m", "tiers": [{"up_to": null, "unit_price": "1.00"}]}]});
     app.create_product(&key, pricing).await;
     app.finish().await;
 }

@@ -25,17 +25,11 @@ async fn as2_signup_on_the_17th_charges_9_67_and_deposits_9_37(backend: Backend)
     let offering = product["offering_code"].as_str().unwrap();
     let code = product["product_code"].as_str().unwrap();
 
-    let customer = app
-        .customer("ana@example.com", Some("4242424242424242"))
-        .await;
+    let customer = app.customer("ana@example.com", Some("4242424242424242")).await;
     let (status, html) = customer.page(&format!("/purchase/{offering}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(element_text(&html, "amount-due").as_deref(), Some("$9.67"));
-    assert!(
-        html.contains("Backup Pro")
-            && html.contains("Acme Software")
-            && html.contains("Visa ending in 4242")
-    );
+    assert!(html.contains("Backup Pro") && html.contains("Acme Software") && html.contains("Visa ending in 4242"));
 
     let (status, html) = customer.buy(offering).await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -52,11 +46,7 @@ async fn as2_signup_on_the_17th_charges_9_67_and_deposits_9_37(backend: Backend)
     assert_eq!(bills.len(), 1);
     let bill = &bills[0];
     assert_eq!(
-        (
-            bill["kind"].as_str(),
-            bill["period"].as_str(),
-            bill["total"].as_str()
-        ),
+        (bill["kind"].as_str(), bill["period"].as_str(), bill["total"].as_str()),
         (Some("signup"), Some("2027-06"), Some("9.67"))
     );
     assert_eq!(
@@ -104,9 +94,7 @@ async fn declined_signup_stays_pending_until_a_new_card_pays(backend: Backend) {
     let product = app.create_product(&key, contract_pricing()).await;
     let offering = product["offering_code"].as_str().unwrap();
 
-    let customer = app
-        .customer("ben@example.com", Some("4000000000000341"))
-        .await;
+    let customer = app.customer("ben@example.com", Some("4000000000000341")).await;
     let (status, html) = customer.buy(offering).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -171,9 +159,7 @@ async fn the_amount_charged_is_the_amount_shown(backend: Backend) {
     let key = app.create_seller("seller@example.com").await;
     let product = app.create_product(&key, contract_pricing()).await;
     let offering = product["offering_code"].as_str().unwrap();
-    let customer = app
-        .customer("cy@example.com", Some("4242424242424242"))
-        .await;
+    let customer = app.customer("cy@example.com", Some("4242424242424242")).await;
 
     let (_, html) = customer.page(&format!("/purchase/{offering}")).await;
     assert_eq!(hidden_value(&html, "amount_due").as_deref(), Some("9.67"));
@@ -181,11 +167,7 @@ async fn the_amount_charged_is_the_amount_shown(backend: Backend) {
     // A day later the prorated fee is 10 × 13/30 = 4.33: the stale amount is refused and nothing is charged.
     app.set_clock("2027-06-18T00:00:00Z").await;
     let response = customer
-        .post_with_token(
-            &format!("/purchase/{offering}"),
-            &[("amount_due", "9.67")],
-            &token,
-        )
+        .post_with_token(&format!("/purchase/{offering}"), &[("amount_due", "9.67")], &token)
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let html = response.text().await.unwrap();
@@ -203,10 +185,7 @@ async fn free_products_need_no_card_and_no_bill(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = app.create_seller("seller@example.com").await;
     let product = app
-        .create_product(
-            &key,
-            json!({"signup_fee": "0", "monthly_fee": "0.00", "usage": []}),
-        )
+        .create_product(&key, json!({"signup_fee": "0", "monthly_fee": "0.00", "usage": []}))
         .await;
     let offering = product["offering_code"].as_str().unwrap();
     let customer = app.customer("dee@example.com", None).await;
@@ -233,9 +212,7 @@ async fn one_subscription_at_a_time(backend: Backend) {
     let key = app.create_seller("seller@example.com").await;
     let product = app.create_product(&key, contract_pricing()).await;
     let offering = product["offering_code"].as_str().unwrap();
-    let customer = app
-        .customer("eve@example.com", Some("4242424242424242"))
-        .await;
+    let customer = app.customer("eve@example.com", Some("4242424242424242")).await;
     let (_, html) = customer.page(&format!("/purchase/{offering}")).await;
     let token = csrf_token(&html).unwrap();
     let (status, _) = customer.buy(offering).await;
@@ -244,18 +221,10 @@ async fn one_subscription_at_a_time(backend: Backend) {
     let (_, html) = customer.page(&format!("/purchase/{offering}")).await;
     assert!(html.contains("id=\"already-subscribed\"") && !html.contains("id=\"place-order\""));
     let response = customer
-        .post_with_token(
-            &format!("/purchase/{offering}"),
-            &[("amount_due", "9.67")],
-            &token,
-        )
+        .post_with_token(&format!("/purchase/{offering}"), &[("amount_due", "9.67")], &token)
         .await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
-    assert_eq!(
-        app.bills_of("eve@example.com").await.len(),
-        1,
-        "R11: no second charge"
-    );
+    assert_eq!(app.bills_of("eve@example.com").await.len(), 1, "R11: no second charge");
     app.finish().await;
 }
 
@@ -264,9 +233,7 @@ async fn concurrent_orders_charge_once(backend: Backend) {
     let key = app.create_seller("seller@example.com").await;
     let product = app.create_product(&key, contract_pricing()).await;
     let offering = product["offering_code"].as_str().unwrap().to_owned();
-    let customer = app
-        .customer("fay@example.com", Some("4242424242424242"))
-        .await;
+    let customer = app.customer("fay@example.com", Some("4242424242424242")).await;
     let token = customer.csrf().await;
     let url = format!("{}/purchase/{offering}", app.base);
     let orders: Vec<_> = (0..6)
@@ -308,15 +275,11 @@ async fn activation_page_makes_new_keys(backend: Backend) {
     let product = app.create_product(&key, contract_pricing()).await;
     let offering = product["offering_code"].as_str().unwrap();
     let code = product["product_code"].as_str().unwrap();
-    let customer = app
-        .customer("gus@example.com", Some("4242424242424242"))
-        .await;
+    let customer = app.customer("gus@example.com", Some("4242424242424242")).await;
     let (_, first) = customer.buy(offering).await;
     let first_key = element_text(&first, "activation-key").unwrap();
 
-    let response = customer
-        .submit("/activate", &[("product_code", code)])
-        .await;
+    let response = customer.submit("/activate", &[("product_code", code)]).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     let second_key = element_text(&html, "activation-key").unwrap();
@@ -328,9 +291,7 @@ async fn activation_page_makes_new_keys(backend: Backend) {
 
     // Another customer cannot make keys for a product they do not have.
     let stranger = app.customer("hal@example.com", None).await;
-    let response = stranger
-        .submit("/activate", &[("product_code", code)])
-        .await;
+    let response = stranger.submit("/activate", &[("product_code", code)]).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(element_text(&response.text().await.unwrap(), "activation-key").is_none());
     app.finish().await;
@@ -351,27 +312,16 @@ async fn purchase_needs_login_and_a_card(backend: Backend) {
     let response = visitor
         .submit(
             &format!("/signup?next=%2Fpurchase%2F{offering}"),
-            &[
-                ("email", "ivy@example.com"),
-                ("password", PASSWORD),
-                ("name", "Ivy"),
-            ],
+            &[("email", "ivy@example.com"), ("password", PASSWORD), ("name", "Ivy")],
         )
         .await;
-    assert_eq!(
-        response.headers()["location"],
-        format!("/purchase/{offering}").as_str()
-    );
+    assert_eq!(response.headers()["location"], format!("/purchase/{offering}").as_str());
 
     let (_, html) = visitor.page(&format!("/purchase/{offering}")).await;
     assert!(html.contains("id=\"add-card\"") && !html.contains("id=\"place-order\""));
     let token = csrf_token(&html).unwrap();
     let response = visitor
-        .post_with_token(
-            &format!("/purchase/{offering}"),
-            &[("amount_due", "9.67")],
-            &token,
-        )
+        .post_with_token(&format!("/purchase/{offering}"), &[("amount_due", "9.67")], &token)
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(
@@ -414,11 +364,7 @@ async fn orders_without_a_gateway_are_refused(backend: Backend) {
         .to_owned();
     let token = csrf_token(&html).unwrap();
     let response = customer
-        .post_with_token(
-            &format!("/purchase/{offering}"),
-            &[("amount_due", &amount)],
-            &token,
-        )
+        .post_with_token(&format!("/purchase/{offering}"), &[("amount_due", &amount)], &token)
         .await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(app.bills_of("jo@example.com").await.is_empty());

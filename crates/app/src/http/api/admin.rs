@@ -1,14 +1,14 @@
 //! The operator's routes.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tollgate_domain::calendar::{format_instant, parse_instant};
 use tollgate_domain::json::Object;
 use tollgate_store::instant;
 
+use super::list::Page;
 use crate::error::Error;
 use crate::http::auth::Operator;
 use crate::http::error::ApiResult;
@@ -45,17 +45,12 @@ pub async fn get_clock(State(state): State<AppState>, _: Operator) -> ApiResult<
     Ok(Json(json!({"now": format_instant(state.now().await?)})))
 }
 
-pub async fn set_clock(
-    State(state): State<AppState>,
-    _: Operator,
-    ApiJson(body): ApiJson,
-) -> ApiResult<Json<Value>> {
+pub async fn set_clock(State(state): State<AppState>, _: Operator, ApiJson(body): ApiJson) -> ApiResult<Json<Value>> {
     clock::ensure_sandbox(&state)?;
     let mut obj = Object::new("", &body)?;
     let text = obj.required_str("now")?;
     obj.finish()?;
-    let to =
-        parse_instant(text).ok_or_else(|| Error::field("now", "must be an RFC 3339 instant"))?;
+    let to = parse_instant(text).ok_or_else(|| Error::field("now", "must be an RFC 3339 instant"))?;
     let now = clock::advance(&state, to).await?;
     Ok(Json(json!({"now": format_instant(now)})))
 }
@@ -64,23 +59,23 @@ pub async fn customer_bills(
     State(state): State<AppState>,
     _: Operator,
     Path(email): Path<String>,
+    page: Page,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(bills::customer_bills(&state, &email).await?))
+    Ok(Json(page.of("bills", bills::customer_bills(&state, &email).await?)))
 }
 
-#[derive(Deserialize)]
-pub struct EmailQuery {
-    to: Option<String>,
-}
-
+/// Every e-mail composed to an address, oldest first, whatever its delivery (CONTRACT section 9).
 pub async fn emails(
     State(state): State<AppState>,
     _: Operator,
-    Query(query): Query<EmailQuery>,
+    RawQuery(query): RawQuery,
+    page: Page,
 ) -> ApiResult<Json<Value>> {
-    let to = query
-        .to
-        .filter(|t| !t.trim().is_empty())
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let to = pairs
+        .into_iter()
+        .find(|(k, v)| k == "to" && !v.trim().is_empty())
+        .map(|(_, v)| v)
         .ok_or_else(|| Error::Field(tollgate_domain::FieldError::missing("to")))?;
     let emails: Vec<Value> = state
         .store
@@ -97,5 +92,5 @@ pub async fn emails(
             })
         })
         .collect();
-    Ok(Json(json!({ "emails": emails })))
+    Ok(Json(page.of("emails", emails)))
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (CONTRACT sections 2, 3, 6, 9).
 
 mod admin;
+mod list;
 mod products;
 mod seller;
 
@@ -22,10 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/emails", get(admin::emails))
         .route("/dimensions", get(products::dimensions))
         .route("/products", get(products::list).post(products::register))
-        .route(
-            "/products/{code}",
-            get(products::show).patch(products::update),
-        )
+        .route("/products/{code}", get(products::show).patch(products::update))
         .route("/seller/transactions", get(seller::transactions))
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .layer(axum::middleware::map_response(method_not_allowed_as_json))
@@ -33,13 +31,12 @@ pub fn router() -> Router<AppState> {
 
 /// axum answers a known path with the wrong method by a bare 405; the contract wants its error body.
 async fn method_not_allowed_as_json(response: Response) -> Response {
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED
-        || response.headers().contains_key(header::CONTENT_TYPE)
-    {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || response.headers().contains_key(header::CONTENT_TYPE) {
         return response;
     }
     let allow = response.headers().get(header::ALLOW).cloned();
-    let body = serde_json::json!({"error": {"code": "MethodNotAllowed", "message": "this route does not take that method"}});
+    let body =
+        serde_json::json!({"error": {"code": "MethodNotAllowed", "message": "this route does not take that method"}});
     let mut replaced = (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
     if let Some(allow) = allow {
         replaced.headers_mut().insert(header::ALLOW, allow);

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::list::Page;
 use crate::http::auth::SellerAuth;
 use crate::http::error::ApiResult;
 use crate::http::json::ApiJson;
@@ -29,13 +30,10 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(view.to_json())))
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    SellerAuth(seller): SellerAuth,
-) -> ApiResult<Json<Value>> {
+pub async fn list(State(state): State<AppState>, SellerAuth(seller): SellerAuth, page: Page) -> ApiResult<Json<Value>> {
     let views = products::list(&state, &seller).await?;
     Ok(Json(
-        json!({"products": views.iter().map(ProductView::to_json).collect::<Vec<_>>()}),
+        page.of("products", views.iter().map(ProductView::to_json).collect()),
     ))
 }
 
@@ -54,9 +52,5 @@ pub async fn update(
     Path(code): Path<String>,
     ApiJson(body): ApiJson,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        products::update(&state, &seller, &code, &body)
-            .await?
-            .to_json(),
-    ))
+    Ok(Json(products::update(&state, &seller, &code, &body).await?.to_json()))
 }

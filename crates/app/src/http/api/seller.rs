@@ -7,6 +7,7 @@ use tollgate_domain::Money;
 use tollgate_domain::calendar::format_instant;
 use tollgate_store::instant;
 
+use super::list::Page;
 use crate::http::auth::SellerAuth;
 use crate::http::error::ApiResult;
 use crate::services::sellers;
@@ -15,6 +16,7 @@ use crate::state::AppState;
 pub async fn transactions(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
+    page: Page,
 ) -> ApiResult<Json<Value>> {
     let (balance, history) = sellers::transactions(&state, &seller).await?;
     let transactions: Vec<Value> = history
@@ -28,7 +30,7 @@ pub async fn transactions(
             })
         })
         .collect();
-    Ok(Json(
-        json!({"balance": balance.to_string(), "transactions": transactions}),
-    ))
+    let mut body = page.of("transactions", transactions);
+    body["balance"] = json!(balance.to_string());
+    Ok(Json(body))
 }

@@ -51,12 +51,7 @@ pub async fn signup_page(State(state): State<AppState>, visitor: Visitor, next: 
     render_with(axum::http::StatusCode::OK, page)
 }
 
-pub async fn signup(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    next: Next,
-    form: PageForm,
-) -> Response {
+pub async fn signup(State(state): State<AppState>, jar: CookieJar, next: Next, form: PageForm) -> Response {
     let fields = SignUp {
         email: form.get("email"),
         password: form.get("password"),
@@ -66,9 +61,7 @@ pub async fn signup(
         Ok(account) => signed_in(&state, jar, &account.id, destination(next)).await,
         Err(error @ (Error::Field(_) | Error::EmailTaken)) => {
             let message = match &error {
-                Error::EmailTaken => {
-                    "An account with this e-mail address exists already. Log in instead?".to_owned()
-                }
+                Error::EmailTaken => "An account with this e-mail address exists already. Log in instead?".to_owned(),
                 other => other.to_string(),
             };
             let page = SignupPage {
@@ -97,12 +90,7 @@ pub async fn login_page(State(state): State<AppState>, visitor: Visitor, next: N
     render_with(axum::http::StatusCode::OK, page)
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    jar: CookieJar,
-    next: Next,
-    form: PageForm,
-) -> Response {
+pub async fn login(State(state): State<AppState>, jar: CookieJar, next: Next, form: PageForm) -> Response {
     match accounts::log_in(&state, form.get("email"), form.get("password")).await {
         Ok(account) => signed_in(&state, jar, &account.id, destination(next)).await,
         Err(error @ (Error::WrongCredentials | Error::RateLimited)) => {
@@ -122,11 +110,7 @@ async fn signed_in(state: &AppState, jar: CookieJar, account_id: &str, to: Strin
     match accounts::start_session(state, account_id).await {
         Ok(session) => {
             let jar = jar
-                .add(cookie(
-                    SESSION_COOKIE,
-                    session.token,
-                    state.settings.secure_cookies(),
-                ))
+                .add(cookie(SESSION_COOKIE, session.token, state.settings.secure_cookies()))
                 .remove(Cookie::build(CSRF_COOKIE).path("/"));
             (jar, Redirect::to(&to)).into_response()
         }
@@ -140,9 +124,5 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar, _form: PageFo
     {
         return error_page(error, Layout::anonymous(&state));
     }
-    (
-        jar.remove(Cookie::build(SESSION_COOKIE).path("/")),
-        Redirect::to("/"),
-    )
-        .into_response()
+    (jar.remove(Cookie::build(SESSION_COOKIE).path("/")), Redirect::to("/")).into_response()
 }

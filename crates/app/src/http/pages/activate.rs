@@ -23,11 +23,7 @@ struct ActivatePage {
 
 pub async fn page(State(state): State<AppState>, user: User, visitor: Visitor) -> Response {
     let layout = Layout::new(&state, &visitor);
-    match state
-        .store
-        .open_subscriptions_of_customer(&user.account.id)
-        .await
-    {
+    match state.store.open_subscriptions_of_customer(&user.account.id).await {
         Ok(subscriptions) => render(ActivatePage {
             layout,
             error: None,
@@ -41,11 +37,7 @@ pub async fn new_key(State(state): State<AppState>, user: User, form: PageForm) 
     let layout = Layout::new(&state, &form.visitor);
     match activation::new_key(&state, &user.account, form.get("product_code")).await {
         Ok(key) => render(Confirmation::new(layout, key, false, false)),
-        Err(error @ Error::NotFound(_)) => match state
-            .store
-            .open_subscriptions_of_customer(&user.account.id)
-            .await
-        {
+        Err(error @ Error::NotFound(_)) => match state.store.open_subscriptions_of_customer(&user.account.id).await {
             Ok(subscriptions) => render_with(
                 error.status(),
                 ActivatePage {

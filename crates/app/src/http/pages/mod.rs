@@ -28,10 +28,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/account/payment-method",
             get(payment_method::page).post(payment_method::save),
         )
-        .route(
-            "/purchase/{offering}",
-            get(purchase::page).post(purchase::order),
-        )
+        .route("/purchase/{offering}", get(purchase::page).post(purchase::order))
         .route("/activate", get(activate::page).post(activate::new_key))
         .route("/seller", get(seller::console))
         .route("/seller/join", post(seller::join))
@@ -47,10 +44,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/dev/mailbox", get(mailbox::page))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            super::csrf::ensure_token,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state, super::csrf::ensure_token))
 }
 
 /// What every page's frame shows: the operator's name, who is signed in, and the CSRF token for its forms.
@@ -128,10 +122,7 @@ struct Home {
     layout: Layout,
 }
 
-async fn home(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    visitor: Visitor,
-) -> Response {
+async fn home(axum::extract::State(state): axum::extract::State<AppState>, visitor: Visitor) -> Response {
     render(Home {
         layout: Layout::new(&state, &visitor),
     })
@@ -148,10 +139,7 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-async fn not_found(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    visitor: Visitor,
-) -> Response {
+async fn not_found(axum::extract::State(state): axum::extract::State<AppState>, visitor: Visitor) -> Response {
     error_page(Error::NotFound("page"), Layout::new(&state, &visitor))
 }
 

@@ -47,24 +47,14 @@ async fn page_for(
     })
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    user: User,
-    visitor: Visitor,
-    next: Next,
-) -> Response {
+pub async fn page(State(state): State<AppState>, user: User, visitor: Visitor, next: Next) -> Response {
     match page_for(&state, &user, &visitor, next.0).await {
         Ok(page) => render(page),
         Err(error) => error_page(error, Layout::new(&state, &visitor)),
     }
 }
 
-pub async fn save(
-    State(state): State<AppState>,
-    user: User,
-    next: Next,
-    form: PageForm,
-) -> Response {
+pub async fn save(State(state): State<AppState>, user: User, next: Next, form: PageForm) -> Response {
     let layout = Layout::new(&state, &form.visitor);
     let attempt = async {
         let now = state.now().await?;
@@ -75,11 +65,7 @@ pub async fn save(
             form.get("cvc"),
             now,
         )?;
-        let unpaid = !state
-            .store
-            .collectible_bills(&user.account.id)
-            .await?
-            .is_empty();
+        let unpaid = !state.store.collectible_bills(&user.account.id).await?.is_empty();
         payments::add_card(&state, &user.account, &card).await?;
         Ok::<_, Error>(unpaid)
     };
@@ -93,18 +79,16 @@ pub async fn save(
             }),
             Err(error) => error_page(error, layout),
         },
-        Err(error @ Error::Field(_)) => {
-            match page_for(&state, &user, &form.visitor, next.0).await {
-                Ok(page) => render_with(
-                    error.status(),
-                    PaymentMethodPage {
-                        error: Some(error.to_string()),
-                        ..page
-                    },
-                ),
-                Err(error) => error_page(error, layout),
-            }
-        }
+        Err(error @ Error::Field(_)) => match page_for(&state, &user, &form.visitor, next.0).await {
+            Ok(page) => render_with(
+                error.status(),
+                PaymentMethodPage {
+                    error: Some(error.to_string()),
+                    ..page
+                },
+            ),
+            Err(error) => error_page(error, layout),
+        },
         Err(error) => error_page(error, layout),
     }
 }

@@ -51,12 +51,7 @@ pub struct Confirmation {
 }
 
 impl Confirmation {
-    pub fn new(
-        layout: Layout,
-        key: IssuedActivationKey,
-        purchased: bool,
-        payment_declined: bool,
-    ) -> Confirmation {
+    pub fn new(layout: Layout, key: IssuedActivationKey, purchased: bool, payment_declined: bool) -> Confirmation {
         Confirmation {
             layout,
             purchased,
@@ -68,11 +63,7 @@ impl Confirmation {
     }
 }
 
-pub async fn page(
-    State(state): State<AppState>,
-    user: User,
-    Path(offering): Path<String>,
-) -> Response {
+pub async fn page(State(state): State<AppState>, user: User, Path(offering): Path<String>) -> Response {
     let layout = Layout {
         operator_name: state.settings.operator_name.clone(),
         account_name: Some(user.account.name.clone()),
@@ -155,22 +146,14 @@ fn pricing_rows(offer: &Offer, units: &HashMap<String, String>) -> Vec<(String, 
     let schedule = &offer.product.price;
     let pricing = &schedule.pricing;
     let mut rows = vec![
-        (
-            "One-time fee".to_owned(),
-            format!("${}", pricing.signup_fee),
-        ),
-        (
-            "Monthly fee".to_owned(),
-            format!("${} a month", pricing.monthly_fee),
-        ),
+        ("One-time fee".to_owned(), format!("${}", pricing.signup_fee)),
+        ("Monthly fee".to_owned(), format!("${} a month", pricing.monthly_fee)),
     ];
     for usage in &pricing.usage {
-        let unit = units.get(&usage.dimension).cloned().unwrap_or_else(|| {
-            usage
-                .dimension
-                .trim_start_matches("custom.")
-                .replace('_', " ")
-        });
+        let unit = units
+            .get(&usage.dimension)
+            .cloned()
+            .unwrap_or_else(|| usage.dimension.trim_start_matches("custom.").replace('_', " "));
         rows.push((
             format!("{} ({unit})", usage.dimension),
             describe_tiers(&usage.tiers, &unit),
@@ -217,8 +200,7 @@ pub async fn order(
 ) -> Response {
     let layout = Layout::new(&state, &form.visitor);
     let again = |message: &str, status: StatusCode| {
-        let (state, user, offering, layout, message) =
-            (&state, &user, &offering, layout.clone(), message.to_owned());
+        let (state, user, offering, layout, message) = (&state, &user, &offering, layout.clone(), message.to_owned());
         async move {
             match purchase_page(state, user, offering, layout.clone(), Some(message)).await {
                 Ok(page) => render_with(status, page),
@@ -245,9 +227,7 @@ pub async fn order(
             let next = url_encode(&format!("/purchase/{offering}"));
             Redirect::to(&format!("/account/payment-method?next={next}")).into_response()
         }
-        Ok(OrderResult::AlreadySubscribed) => {
-            again("You already have this product.", StatusCode::CONFLICT).await
-        }
+        Ok(OrderResult::AlreadySubscribed) => again("You already have this product.", StatusCode::CONFLICT).await,
         Err(error) => error_page(error, layout),
     }
 }

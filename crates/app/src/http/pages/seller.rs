@@ -105,12 +105,7 @@ pub async fn console(State(state): State<AppState>, user: User, visitor: Visitor
     }
 }
 
-async fn console_page(
-    state: &AppState,
-    seller: &Seller,
-    layout: Layout,
-    new_key: Option<String>,
-) -> Response {
+async fn console_page(state: &AppState, seller: &Seller, layout: Layout, new_key: Option<String>) -> Response {
     let load = async {
         let keys = state.store.api_keys(&seller.id).await?;
         let products = products::list(state, seller).await?;
@@ -182,11 +177,7 @@ pub async fn join(State(state): State<AppState>, user: User, form: PageForm) -> 
 }
 
 /// The signed-in seller; anyone else is sent to the console's first page.
-async fn require_seller(
-    state: &AppState,
-    user: &User,
-    layout: &Layout,
-) -> Result<Seller, Response> {
+async fn require_seller(state: &AppState, user: &User, layout: &Layout) -> Result<Seller, Response> {
     match seller_of(state, user).await {
         Ok(Some(seller)) => Ok(seller),
         Ok(None) => Err(Redirect::to("/seller").into_response()),
@@ -206,12 +197,7 @@ pub async fn create_key(State(state): State<AppState>, user: User, form: PageFor
     }
 }
 
-pub async fn revoke_key(
-    State(state): State<AppState>,
-    user: User,
-    Path(id): Path<String>,
-    form: PageForm,
-) -> Response {
+pub async fn revoke_key(State(state): State<AppState>, user: User, Path(id): Path<String>, form: PageForm) -> Response {
     let layout = Layout::new(&state, &form.visitor);
     let seller = match require_seller(&state, &user, &layout).await {
         Ok(seller) => seller,
@@ -247,17 +233,10 @@ async fn form_page(
         kinds: KINDS,
         dimensions,
     };
-    render_with(
-        error.map_or(axum::http::StatusCode::OK, Error::status),
-        page,
-    )
+    render_with(error.map_or(axum::http::StatusCode::OK, Error::status), page)
 }
 
-pub async fn new_product_page(
-    State(state): State<AppState>,
-    user: User,
-    visitor: Visitor,
-) -> Response {
+pub async fn new_product_page(State(state): State<AppState>, user: User, visitor: Visitor) -> Response {
     let layout = Layout::new(&state, &visitor);
     if let Err(response) = require_seller(&state, &user, &layout).await {
         return response;
@@ -325,11 +304,7 @@ fn registration_body(f: &ProductFields) -> Result<Value, Error> {
     }))
 }
 
-pub async fn register_product(
-    State(state): State<AppState>,
-    user: User,
-    form: PageForm,
-) -> Response {
+pub async fn register_product(State(state): State<AppState>, user: User, form: PageForm) -> Response {
     let layout = Layout::new(&state, &form.visitor);
     let seller = match require_seller(&state, &user, &layout).await {
         Ok(seller) => seller,
@@ -395,9 +370,7 @@ pub async fn update_product(
     });
     match products::update(&state, &seller, &code, &body).await {
         Ok(_) => Redirect::to("/seller").into_response(),
-        Err(error @ Error::Field(_)) => {
-            form_page(&state, layout, Some(code.clone()), f, Some(&error)).await
-        }
+        Err(error @ Error::Field(_)) => form_page(&state, layout, Some(code.clone()), f, Some(&error)).await,
         Err(error) => error_page(error, layout),
     }
 }
