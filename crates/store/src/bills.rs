@@ -198,6 +198,19 @@ impl Store {
         })
     }
 
+    /// Issued bills that no attempt was ever made on, such as an order whose process stopped right after it was
+    /// written: the customer authorized the charge, so it is made.
+    pub async fn unattempted_bills(&self) -> Result<Vec<String>> {
+        read!(self, |c| {
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT id FROM bills WHERE status = 'pending' AND attempts = 0 AND total_cents > 0 ORDER BY issued_at, id",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(rows.into_iter().map(|(id,)| id).collect())
+        })
+    }
+
     /// Attempts left open by a crash between the gateway call and its record, to be finished with the same key.
     pub async fn open_attempts(&self) -> Result<Vec<StartedAttempt>> {
         let bills: Vec<Bill> = read!(self, |c| Ok::<_, StoreError>(

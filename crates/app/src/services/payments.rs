@@ -70,13 +70,17 @@ pub async fn charge_bill(state: &AppState, bill_id: &str) -> Result<ChargeOutcom
     }
 }
 
-/// Finishes attempts that a crash left open, with their original idempotency keys.
-pub async fn resume_open_attempts(state: &AppState) -> Result<()> {
+/// Finishes what a crash interrupted: attempts left open are finished with their original idempotency keys, and
+/// bills never attempted are charged.
+pub async fn resume_interrupted(state: &AppState) -> Result<()> {
     let Some(gateway) = state.gateway.as_ref() else {
         return Ok(());
     };
     for started in state.store.open_attempts().await? {
         finish_attempt(state, gateway.as_ref(), started).await?;
+    }
+    for bill_id in state.store.unattempted_bills().await? {
+        charge_bill(state, &bill_id).await?;
     }
     Ok(())
 }

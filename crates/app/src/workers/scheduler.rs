@@ -5,8 +5,8 @@ use crate::error::Result;
 use crate::services::payments;
 use crate::state::AppState;
 
-/// Carries out everything that is due. Today that is finishing payment attempts a crash left open (with their
-/// original idempotency keys); the monthly run, retries and settlement join here, each at its own instant.
+/// Carries out everything that is due. Today that is finishing payments a crash interrupted (with their original
+/// idempotency keys); the monthly run, retries and settlement join here, each at its own instant.
 pub async fn run_due(state: &AppState) -> Result<()> {
-    payments::resume_open_attempts(state).await
+    payments::resume_interrupted(state).await
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod bad_input;
+mod crash;
 mod mail;
 mod products;
 mod purchase;
