@@ -10,6 +10,7 @@ use tollgate_domain::subscription::SubscriptionState;
 use tollgate_store::accounts::Account;
 use tollgate_store::bills::{Bill, BillLine, NewBill};
 use tollgate_store::payments::PaymentMethod;
+use tollgate_store::products::Product;
 use tollgate_store::sellers::Seller;
 use tollgate_store::subscriptions::{NewOrder, Subscription};
 use tollgate_store::{StoreError, millis, new_id};
@@ -42,13 +43,18 @@ pub async fn offer(state: &AppState, offering_code: &str) -> Result<Offer> {
         false => None,
     };
     let product = product.ok_or(Error::NotFound("product"))?;
+    let at = state.now().await?;
+    offer_at(state, product, at).await
+}
+
+/// The offer of a product at an instant: its price then, its seller, and what signing up then costs.
+async fn offer_at(state: &AppState, product: Product, at: DateTime<Utc>) -> Result<Offer> {
     let seller = state
         .store
         .seller(&product.seller_id)
         .await?
         .ok_or(Error::NotFound("seller"))?;
     let product = ProductView::load(state, product).await?;
-    let at = state.now().await?;
     let pricing = &product.price.pricing;
     let charge = SignupCharge::at(pricing.signup_fee, pricing.monthly_fee, at);
     Ok(Offer {
@@ -262,21 +268,7 @@ pub async fn offer_for_subscription(state: &AppState, subscription: &Subscriptio
         .product(&subscription.product_id)
         .await?
         .ok_or(Error::NotFound("product"))?;
-    let seller = state
-        .store
-        .seller(&product.seller_id)
-        .await?
-        .ok_or(Error::NotFound("seller"))?;
-    let product = ProductView::load(state, product).await?;
-    let at = tollgate_store::instant(subscription.created_at);
-    let pricing = &product.price.pricing;
-    let charge = SignupCharge::at(pricing.signup_fee, pricing.monthly_fee, at);
-    Ok(Offer {
-        product,
-        seller,
-        charge,
-        at,
-    })
+    offer_at(state, product, tollgate_store::instant(subscription.created_at)).await
 }
 
 /// The card on file as pages show it.

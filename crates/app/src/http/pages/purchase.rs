@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tollgate_domain::Money;
-use tollgate_domain::pricing::Tier;
+use tollgate_domain::pricing::{CUSTOM_PREFIX, Tier};
 
 use super::{Layout, error_page, render, render_with};
 use crate::error::Error;
@@ -150,14 +150,15 @@ fn pricing_rows(offer: &Offer, units: &HashMap<String, String>) -> Vec<(String, 
         ("Monthly fee".to_owned(), format!("${} a month", pricing.monthly_fee)),
     ];
     for usage in &pricing.usage {
-        let unit = units
-            .get(&usage.dimension)
-            .cloned()
-            .unwrap_or_else(|| usage.dimension.trim_start_matches("custom.").replace('_', " "));
-        rows.push((
-            format!("{} ({unit})", usage.dimension),
-            describe_tiers(&usage.tiers, &unit),
-        ));
+        // Platform dimensions have the operator's unit; a seller's own dimension is counted in its own units.
+        let (label, unit) = match units.get(&usage.dimension) {
+            Some(unit) => (format!("{} ({unit})", usage.dimension), unit.clone()),
+            None => (
+                usage.dimension.trim_start_matches(CUSTOM_PREFIX).replace('_', " "),
+                "unit".to_owned(),
+            ),
+        };
+        rows.push((label, describe_tiers(&usage.tiers, &unit)));
     }
     for c in &schedule.configurations {
         rows.push((
