@@ -127,13 +127,9 @@ async fn journey(browser: Client, purchase_url: String, site: SellerSite, produc
     wait_for(&browser, "welcome").await;
     let landed = browser.current_url().await.unwrap();
     assert_eq!(
-        format!(
-            "{}:{}{}",
-            landed.host_str().unwrap_or(""),
-            landed.port().unwrap_or(80),
-            landed.path()
-        ),
-        format!("{}/welcome", site.address)
+        format!("{}{}", landed.origin().ascii_serialization(), landed.path()),
+        site.url("/welcome"),
+        "{landed}"
     );
     shots.take(&browser, "07-welcome").await;
 
@@ -236,7 +232,7 @@ async fn welcome(State(queries): State<Arc<Mutex<Vec<String>>>>, RawQuery(query)
     queries.lock().unwrap().push(query.unwrap_or_default());
     Html(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Welcome to Backup Pro</title></head>\
-         <body><h1 id=\"welcome\">Welcome to Backup Pro</h1><p>Your licence is being activated.</p></body></html>",
+         <body><h1 id=\"welcome\">Welcome to Backup Pro</h1><p>Thank you for buying Backup Pro.</p></body></html>",
     )
 }
 

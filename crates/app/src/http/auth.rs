@@ -1,6 +1,6 @@
 //! Who is calling: the operator or a seller by bearer token (API), a person by session cookie (pages).
 
-use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -86,6 +86,8 @@ where
 pub struct Visitor {
     pub account: Option<Account>,
     pub csrf_token: String,
+    /// The page being shown, so that logging in from its header comes back to it.
+    pub here: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visitor
@@ -100,6 +102,10 @@ where
         }
         let state = AppState::from_ref(state);
         let jar = CookieJar::from_headers(&parts.headers);
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let session = match jar.get(SESSION_COOKIE) {
             Some(cookie) => accounts::session(&state, cookie.value())
                 .await
@@ -110,9 +116,11 @@ where
             Some((account, csrf_token)) => Visitor {
                 account: Some(account),
                 csrf_token,
+                here,
             },
             None => Visitor {
                 account: None,
+                here,
                 csrf_token: parts
                     .extensions
                     .get::<super::csrf::FreshCsrfToken>()
@@ -129,7 +137,6 @@ where
 /// A signed-in person; anyone else is sent to the login page and back.
 pub struct User {
     pub account: Account,
-    pub csrf_token: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for User
@@ -141,10 +148,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let visitor = Visitor::from_request_parts(parts, state).await?;
         match visitor.account {
-            Some(account) => Ok(User {
-                account,
-                csrf_token: visitor.csrf_token,
-            }),
+            Some(account) => Ok(User { account }),
             None => {
                 let here = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
                 let target = if parts.method == axum::http::Method::GET {
@@ -156,21 +160,6 @@ where
                 Err(Redirect::to(&format!("/login?next={next}")).into_response())
             }
         }
-    }
-}
-
-impl<S: Send + Sync> OptionalFromRequestParts<S> for User
-where
-    AppState: FromRef<S>,
-{
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let visitor = Visitor::from_request_parts(parts, state).await?;
-        Ok(visitor.account.map(|account| User {
-            account,
-            csrf_token: visitor.csrf_token,
-        }))
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tollgate_domain::calendar::format_instant;
 use tollgate_domain::codes::{is_product_code, product_code};
@@ -29,9 +30,15 @@ pub struct ProductView {
 }
 
 impl ProductView {
+    /// The product with the price in force now.
     pub async fn load(state: &AppState, product: Product) -> Result<ProductView> {
-        let now = millis(state.now().await?);
-        let version = state.store.price_at(&product.id, now).await?;
+        let now = state.now().await?;
+        ProductView::load_at(state, product, now).await
+    }
+
+    /// The product with the price in force at `at`.
+    pub async fn load_at(state: &AppState, product: Product, at: DateTime<Utc>) -> Result<ProductView> {
+        let version = state.store.price_at(&product.id, millis(at)).await?;
         let kind = ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
         let price = schedule_of(kind, &version)?;
         let purchase_url = state.settings.url(&format!("/purchase/{}", product.offering_code));

@@ -54,7 +54,7 @@ async fn offer_at(state: &AppState, product: Product, at: DateTime<Utc>) -> Resu
         .seller(&product.seller_id)
         .await?
         .ok_or(Error::NotFound("seller"))?;
-    let product = ProductView::load(state, product).await?;
+    let product = ProductView::load_at(state, product, at).await?;
     let pricing = &product.price.pricing;
     let charge = SignupCharge::at(pricing.signup_fee, pricing.monthly_fee, at);
     Ok(Offer {

@@ -217,6 +217,9 @@ async fn forms_need_the_csrf_token_and_the_same_site(backend: Backend) {
 
 async fn next_only_goes_to_local_paths(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // The header's links bring a visitor back to the page they were on.
+    let (_, html) = app.browser().page("/nowhere?x=1").await;
+    assert!(html.contains("href=\"/login?next=%2Fnowhere%3Fx%3D1\""), "{html}");
     app.customer("olga@example.com", None).await;
     for (next, expected) in [
         ("%2Factivate", "/activate"),

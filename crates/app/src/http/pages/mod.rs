@@ -53,14 +53,23 @@ pub struct Layout {
     pub operator_name: String,
     pub account_name: Option<String>,
     pub csrf_token: String,
+    /// `?next=` for the header's login and sign-up links: back to this page.
+    pub back_here: String,
 }
 
 impl Layout {
     pub fn new(state: &AppState, visitor: &Visitor) -> Layout {
+        let here = visitor.here.as_str();
+        let stays = here == "/" || here.starts_with("/login") || here.starts_with("/signup");
         Layout {
             operator_name: state.settings.operator_name.clone(),
             account_name: visitor.account.as_ref().map(|a| a.name.clone()),
             csrf_token: visitor.csrf_token.clone(),
+            back_here: if stays {
+                String::new()
+            } else {
+                next_query(&Some(here.to_owned()))
+            },
         }
     }
 
@@ -69,6 +78,7 @@ impl Layout {
             operator_name: state.settings.operator_name.clone(),
             account_name: None,
             csrf_token: String::new(),
+            back_here: String::new(),
         }
     }
 }

@@ -12,7 +12,7 @@ use tollgate_domain::pricing::{CUSTOM_PREFIX, Tier};
 
 use super::{Layout, error_page, render, render_with};
 use crate::error::Error;
-use crate::http::auth::{User, url_encode};
+use crate::http::auth::{User, Visitor, url_encode};
 use crate::http::form::PageForm;
 use crate::services::activation::IssuedActivationKey;
 use crate::services::products;
@@ -63,12 +63,13 @@ impl Confirmation {
     }
 }
 
-pub async fn page(State(state): State<AppState>, user: User, Path(offering): Path<String>) -> Response {
-    let layout = Layout {
-        operator_name: state.settings.operator_name.clone(),
-        account_name: Some(user.account.name.clone()),
-        csrf_token: user.csrf_token.clone(),
-    };
+pub async fn page(
+    State(state): State<AppState>,
+    user: User,
+    visitor: Visitor,
+    Path(offering): Path<String>,
+) -> Response {
+    let layout = Layout::new(&state, &visitor);
     match purchase_page(&state, &user, &offering, layout.clone(), None).await {
         Ok(page) => render(page),
         Err(error) => error_page(error, layout),
