@@ -77,6 +77,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TOLLGATE_FEE_PER_BILL", default_value = "0.30", hide = true)]
     pub fee_per_bill: String,
 
+    /// 32 bytes in base64: encrypts the secrets that must stay usable. On SQLite made into `secret.key` beside the
+    /// database when unset; required with PostgreSQL.
+    #[arg(long, env = "TOLLGATE_SECRET_KEY", hide_env_values = true, hide = true)]
+    pub secret_key: Option<String>,
+
     /// The operator API's bearer token; unset, the operator API refuses every call.
     #[arg(long, env = "TOLLGATE_OPERATOR_TOKEN", hide_env_values = true, hide = true)]
     pub operator_token: Option<String>,

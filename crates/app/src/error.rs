@@ -32,8 +32,43 @@ pub enum Error {
     TooLarge,
     #[error("expected a JSON body (Content-Type: application/json)")]
     UnsupportedMediaType,
+    #[error("{0}")]
+    License(LicenseError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The license service's own refusals (CONTRACT section 5, reference 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LicenseError {
+    #[error("the activation key is malformed or unknown")]
+    InvalidActivationKey,
+    #[error("the activation key is more than an hour old; make a new one on the activation page")]
+    ExpiredActivationKey,
+    #[error("the activation key belongs to another product")]
+    IncorrectActivationKey,
+    #[error("the product token is not valid here")]
+    InvalidProductToken,
+    #[error("the user token is not valid")]
+    InvalidUserToken,
+    #[error("the persistent identifier is not valid for this seller")]
+    InvalidPersistentIdentifier,
+    #[error("the customer is not subscribed to the product")]
+    UserNotSubscribed,
+}
+
+impl LicenseError {
+    pub fn code(self) -> &'static str {
+        match self {
+            LicenseError::InvalidActivationKey => "InvalidActivationKey",
+            LicenseError::ExpiredActivationKey => "ExpiredActivationKey",
+            LicenseError::IncorrectActivationKey => "IncorrectActivationKey",
+            LicenseError::InvalidProductToken => "InvalidProductToken",
+            LicenseError::InvalidUserToken => "InvalidUserToken",
+            LicenseError::InvalidPersistentIdentifier => "InvalidPersistentIdentifier",
+            LicenseError::UserNotSubscribed => "UserNotSubscribed",
+        }
+    }
 }
 
 impl Error {
@@ -50,6 +85,8 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::EmailTaken | Error::ClockMovedBackwards => StatusCode::CONFLICT,
             Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::License(LicenseError::UserNotSubscribed) => StatusCode::FORBIDDEN,
+            Error::License(_) => StatusCode::BAD_REQUEST,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,6 +107,7 @@ impl Error {
             Error::EmailTaken => "EmailTaken",
             Error::ClockMovedBackwards => "ClockMovedBackwards",
             Error::GatewayUnavailable => "PaymentGatewayUnavailable",
+            Error::License(e) => e.code(),
             Error::TooLarge => "RequestTooLarge",
             Error::UnsupportedMediaType => "UnsupportedMediaType",
             Error::Internal(_) => "InternalError",

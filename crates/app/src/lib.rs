@@ -8,6 +8,7 @@ mod demo;
 pub mod error;
 pub mod gateway;
 pub mod http;
+pub mod keyring;
 pub mod mail;
 pub mod secrets;
 pub mod services;

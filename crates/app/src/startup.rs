@@ -14,6 +14,7 @@ use tollgate_store::{Store, millis, redact};
 use crate::clock::{BusinessClock, SystemClock};
 use crate::config::ServeArgs;
 use crate::gateway::{PaymentGateway, SandboxGateway};
+use crate::keyring::SecretKey;
 use crate::mail::delivery::{Mailer, deliver_due};
 use crate::state::{AppState, Inner, Settings};
 use crate::workers::{mail, scheduler};
@@ -52,6 +53,7 @@ impl Application {
             None
         };
 
+        let secret_key = SecretKey::load(args.secret_key.as_deref(), &args.database.database_url)?;
         let listener = TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;
@@ -68,6 +70,7 @@ impl Application {
             clock,
             infra_clock: Arc::new(SystemClock),
             gateway,
+            secret_key,
             settings: Settings {
                 public_url: public_url.trim_end_matches('/').to_owned(),
                 operator_name: args.operator_name.clone(),

@@ -8,6 +8,7 @@ use tollgate_store::Store;
 
 use crate::clock::{BusinessClock, SharedInfraClock};
 use crate::gateway::PaymentGateway;
+use crate::keyring::SecretKey;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -18,6 +19,8 @@ pub struct Inner {
     pub infra_clock: SharedInfraClock,
     /// `None` without `--sandbox` and without a real gateway: orders that need a charge are refused (503).
     pub gateway: Option<Arc<dyn PaymentGateway>>,
+    /// Encrypts the secrets that must stay usable (derived secret access keys).
+    pub secret_key: SecretKey,
     pub settings: Settings,
 }
 

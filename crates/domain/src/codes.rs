@@ -7,6 +7,8 @@ const CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const KEY_ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 pub const CODE_LEN: usize = 8;
+/// How long an activation key works after it is made (R12).
+pub const ACTIVATION_KEY_LIFETIME_SECONDS: i64 = 3600;
 /// 28 base32 characters carry 140 bits, within the 30-character limit of R12.
 pub const ACTIVATION_KEY_LEN: usize = 28;
 pub const ACTIVATION_KEY_MAX_LEN: usize = 30;
@@ -52,6 +54,12 @@ pub fn normalize_activation_key(text: &str) -> String {
     text.trim().to_ascii_uppercase()
 }
 
+/// R12: a key is valid while `now − created ≤ 1 hour`, to the millisecond; a clock behind the key's creation (which
+/// the business clock never is) does not make it valid longer.
+pub fn activation_key_is_live(created_at_ms: i64, now_ms: i64) -> bool {
+    now_ms - created_at_ms <= ACTIVATION_KEY_LIFETIME_SECONDS * 1000
+}
+
 /// The seller's redirect URL with `ActivationKey` and `ProductCode` appended (reference 4.1), before any fragment.
 pub fn activation_redirect(redirect_url: &str, activation_key: &str, product_code: &str) -> String {
     let (base, fragment) = match redirect_url.split_once('#') {
@@ -76,6 +84,16 @@ pub fn activation_redirect(redirect_url: &str, activation_key: &str, product_cod
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn as11_keys_live_one_hour() {
+        let made = 36_000_000; // 10:00:00
+        assert!(activation_key_is_live(made, made));
+        assert!(activation_key_is_live(made, made + 3_599_000)); // 10:59:59
+        assert!(activation_key_is_live(made, made + 3_600_000)); // 11:00:00, exactly one hour
+        assert!(!activation_key_is_live(made, made + 3_600_001));
+        assert!(!activation_key_is_live(made, made + 3_601_000)); // 11:00:01
+    }
 
     #[test]
     fn redirect_carries_key_and_code() {

@@ -16,6 +16,7 @@ pub mod bills;
 pub mod catalogue;
 pub mod clock;
 pub mod ledger;
+pub mod license;
 pub mod outbox;
 pub mod payments;
 pub mod products;

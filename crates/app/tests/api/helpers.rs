@@ -263,6 +263,10 @@ impl TestApp {
         args.sandbox = options.sandbox;
         args.sandbox_start = Some(options.start.to_owned());
         args.operator_token = options.operator_token.map(str::to_owned);
+        // PostgreSQL needs a configured key; SQLite makes its own beside the database.
+        if let Backend::Postgres = backend {
+            args.secret_key = Some("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_owned());
+        }
         args.smtp_url = options.smtp_url;
         let app = Application::build(args).await.expect("build the application").spawn();
         let base = format!("http://{}", app.address);

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod bad_input;
 mod crash;
+mod license;
 mod mail;
 mod products;
 mod purchase;

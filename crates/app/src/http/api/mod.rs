@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (CONTRACT sections 2, 3, 6, 9).
 
 mod admin;
+mod license;
 mod list;
 mod products;
 mod seller;
@@ -25,6 +26,18 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(products::list).post(products::register))
         .route("/products/{code}", get(products::show).patch(products::update))
         .route("/seller/transactions", get(seller::transactions))
+        .route("/license/activate-desktop-product", post(license::activate_desktop))
+        .route("/license/activate-hosted-product", post(license::activate_hosted))
+        .route(
+            "/license/verify-product-subscription-by-pid",
+            post(license::verify_by_pid),
+        )
+        .route(
+            "/license/verify-product-subscription-by-tokens",
+            post(license::verify_by_tokens),
+        )
+        .route("/license/get-active-subscriptions-by-pid", post(license::active_by_pid))
+        .route("/license/refresh-user-token", post(license::refresh_user_token))
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .layer(axum::middleware::map_response(method_not_allowed_as_json))
 }

@@ -1,0 +1,184 @@
+//! The license service's identities: user tokens, persistent identifiers and derived key pairs (R12), and the
+//! lookups every license check makes.
+
+use sqlx::FromRow;
+
+use crate::products::Product;
+use crate::{Result, Store, StoreError, read, write};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct DerivedKey {
+    pub access_key_id: String,
+    pub customer_id: String,
+    pub product_id: String,
+    pub secret_hash: String,
+    pub secret_encrypted: String,
+    pub created_at: i64,
+}
+
+/// The identities of a customer with a product and its seller, made on first activation and stable after (R12).
+#[derive(Debug, Clone)]
+pub struct Identities {
+    pub user_token: String,
+    pub persistent_identifier: String,
+}
+
+/// Who a user token or persistent identifier belongs to.
+#[derive(Debug, Clone, FromRow)]
+pub struct Owner {
+    pub customer_id: String,
+    /// The product of a user token, the seller of a persistent identifier.
+    pub scope_id: String,
+}
+
+/// Candidates for a customer's new identities, kept only when the customer has none yet.
+pub struct NewIdentities<'a> {
+    pub customer_id: &'a str,
+    pub product_id: &'a str,
+    pub seller_id: &'a str,
+    pub user_token: &'a str,
+    pub persistent_identifier: &'a str,
+    pub at: i64,
+}
+
+impl Store {
+    pub async fn product_by_token(&self, token: &str) -> Result<Option<Product>> {
+        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM products WHERE token = $1")
+            .bind(token)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    /// The customer's user token for the product and persistent identifier with its seller, made from the
+    /// candidates the first time and returned unchanged ever after, also when two activations race.
+    pub async fn identities(&self, new: NewIdentities<'_>) -> Result<Identities> {
+        write!(self, |c| {
+            sqlx::query(
+                "INSERT INTO user_tokens (customer_id, product_id, token, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (customer_id, product_id) DO NOTHING",
+            )
+            .bind(new.customer_id)
+            .bind(new.product_id)
+            .bind(new.user_token)
+            .bind(new.at)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query(
+                "INSERT INTO persistent_identifiers (customer_id, seller_id, pid, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (customer_id, seller_id) DO NOTHING",
+            )
+            .bind(new.customer_id)
+            .bind(new.seller_id)
+            .bind(new.persistent_identifier)
+            .bind(new.at)
+            .execute(&mut *c)
+            .await?;
+            let (user_token,): (String,) =
+                sqlx::query_as("SELECT token FROM user_tokens WHERE customer_id = $1 AND product_id = $2")
+                    .bind(new.customer_id)
+                    .bind(new.product_id)
+                    .fetch_one(&mut *c)
+                    .await?;
+            let (persistent_identifier,): (String,) =
+                sqlx::query_as("SELECT pid FROM persistent_identifiers WHERE customer_id = $1 AND seller_id = $2")
+                    .bind(new.customer_id)
+                    .bind(new.seller_id)
+                    .fetch_one(&mut *c)
+                    .await?;
+            Ok::<_, StoreError>(Identities {
+                user_token,
+                persistent_identifier,
+            })
+        })
+    }
+
+    pub async fn add_derived_key(&self, key: &DerivedKey) -> Result<()> {
+        write!(self, |c| {
+            sqlx::query(
+                "INSERT INTO derived_keys (access_key_id, customer_id, product_id, secret_hash, secret_encrypted, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&key.access_key_id)
+            .bind(&key.customer_id)
+            .bind(&key.product_id)
+            .bind(&key.secret_hash)
+            .bind(&key.secret_encrypted)
+            .bind(key.created_at)
+            .execute(&mut *c)
+            .await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    pub async fn derived_key(&self, access_key_id: &str) -> Result<Option<DerivedKey>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM derived_keys WHERE access_key_id = $1"
+        )
+        .bind(access_key_id)
+        .fetch_optional(&mut *c)
+        .await?))
+    }
+
+    /// The customer and product of a user token.
+    pub async fn user_token_owner(&self, token: &str) -> Result<Option<Owner>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT customer_id, product_id AS scope_id FROM user_tokens WHERE token = $1"
+        )
+        .bind(token)
+        .fetch_optional(&mut *c)
+        .await?))
+    }
+
+    /// The current user token of a customer for a product.
+    pub async fn user_token_of(&self, customer_id: &str, product_id: &str) -> Result<Option<String>> {
+        read!(self, |c| {
+            let row: Option<(String,)> =
+                sqlx::query_as("SELECT token FROM user_tokens WHERE customer_id = $1 AND product_id = $2")
+                    .bind(customer_id)
+                    .bind(product_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            Ok(row.map(|(token,)| token))
+        })
+    }
+
+    /// The customer and seller of a persistent identifier.
+    pub async fn pid_owner(&self, pid: &str) -> Result<Option<Owner>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT customer_id, seller_id AS scope_id FROM persistent_identifiers WHERE pid = $1"
+        )
+        .bind(pid)
+        .fetch_optional(&mut *c)
+        .await?))
+    }
+
+    /// The state of the customer's current subscription to a product: the pending or active one, else the latest.
+    pub async fn subscription_state(&self, customer_id: &str, product_id: &str) -> Result<Option<String>> {
+        read!(self, |c| {
+            let row: Option<(String,)> = sqlx::query_as(
+                "SELECT state FROM subscriptions WHERE customer_id = $1 AND product_id = $2
+                 ORDER BY CASE WHEN state = 'canceled' THEN 1 ELSE 0 END, created_at DESC LIMIT 1",
+            )
+            .bind(customer_id)
+            .bind(product_id)
+            .fetch_optional(&mut *c)
+            .await?;
+            Ok(row.map(|(state,)| state))
+        })
+    }
+
+    /// Codes of the seller's products the customer has an active subscription to, in code order.
+    pub async fn active_product_codes(&self, customer_id: &str, seller_id: &str) -> Result<Vec<String>> {
+        read!(self, |c| {
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT p.code FROM subscriptions s JOIN products p ON p.id = s.product_id
+                 WHERE s.customer_id = $1 AND p.seller_id = $2 AND s.state = 'active' ORDER BY p.code",
+            )
+            .bind(customer_id)
+            .bind(seller_id)
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(rows.into_iter().map(|(code,)| code).collect())
+        })
+    }
+}
