@@ -34,6 +34,10 @@ pub enum Error {
     UnsupportedMediaType,
     #[error("{0}")]
     License(LicenseError),
+    #[error("the image has a product code already, and keeps it for good")]
+    ImageAlreadyAttached,
+    #[error("the product is not offered in that region, environment and instance type")]
+    UnsupportedConfiguration,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -83,7 +87,8 @@ impl Error {
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::EmailTaken | Error::ClockMovedBackwards => StatusCode::CONFLICT,
+            Error::EmailTaken | Error::ClockMovedBackwards | Error::ImageAlreadyAttached => StatusCode::CONFLICT,
+            Error::UnsupportedConfiguration => StatusCode::BAD_REQUEST,
             Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::License(LicenseError::UserNotSubscribed) => StatusCode::FORBIDDEN,
             Error::License(_) => StatusCode::BAD_REQUEST,
@@ -105,6 +110,8 @@ impl Error {
             Error::RateLimited => "RequestThrottled",
             Error::NotFound(_) => "NotFound",
             Error::EmailTaken => "EmailTaken",
+            Error::ImageAlreadyAttached => "ImageAlreadyAttached",
+            Error::UnsupportedConfiguration => "UnsupportedConfiguration",
             Error::ClockMovedBackwards => "ClockMovedBackwards",
             Error::GatewayUnavailable => "PaymentGatewayUnavailable",
             Error::License(e) => e.code(),

@@ -84,7 +84,9 @@ impl Application {
             true => Some(demo::load(&state).await.context("loading the demo")?),
             false => None,
         };
-        scheduler::run_due(&state).await.context("resuming due work")?;
+        scheduler::run_due(&state, state.now().await?)
+            .await
+            .context("resuming due work")?;
         Ok(Application {
             listener,
             address,
@@ -119,15 +121,17 @@ impl Application {
 
     /// Serves until `shutdown` completes, with the workers running beside.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let worker: Option<JoinHandle<()>> = self
-            .mailer
-            .clone()
-            .map(|mailer| mail::spawn(self.state.clone(), mailer));
+        let mut workers: Vec<JoinHandle<()>> = vec![scheduler::spawn(self.state.clone())];
+        workers.extend(
+            self.mailer
+                .clone()
+                .map(|mailer| mail::spawn(self.state.clone(), mailer)),
+        );
         let router = http::router(self.state.clone());
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
-        if let Some(worker) = worker {
+        for worker in workers {
             worker.abort();
         }
         self.state.store.close().await;

@@ -8,6 +8,7 @@ pub mod card;
 pub mod codes;
 pub mod email;
 pub mod fees;
+pub mod instances;
 pub mod json;
 pub mod money;
 pub mod pricing;

@@ -49,4 +49,25 @@ impl Store {
             Ok::<_, StoreError>(())
         })
     }
+
+    /// Adds a dimension with its first base cost unless it exists; an existing one is left as the operator set it.
+    pub async fn ensure_dimension(&self, name: &str, unit: &str, base_cost: &str, at: i64) -> Result<()> {
+        write!(self, |c| {
+            let added =
+                sqlx::query("INSERT INTO dimensions (name, unit) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                    .bind(name)
+                    .bind(unit)
+                    .execute(&mut *c)
+                    .await?;
+            if added.rows_affected() == 1 {
+                sqlx::query("INSERT INTO dimension_costs (dimension, effective_at, base_cost) VALUES ($1, $2, $3)")
+                    .bind(name)
+                    .bind(at)
+                    .bind(base_cost)
+                    .execute(&mut *c)
+                    .await?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    }
 }

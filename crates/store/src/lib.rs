@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod bills;
 pub mod catalogue;
 pub mod clock;
+pub mod instances;
 pub mod ledger;
 pub mod license;
 pub mod outbox;
@@ -28,8 +29,8 @@ pub use time::{instant, millis};
 
 /// Declares a trait of queries and implements it for both connection types, so each SQL text is written once.
 macro_rules! queries {
-    ($vis:vis trait $trait:ident { $( async fn $name:ident(&mut $self:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty $body:block )* }) => {
-        $vis trait $trait { $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret; )* }
+    ($vis:vis trait $trait:ident { $( $(#[$meta:meta])* async fn $name:ident(&mut $self:ident $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty $body:block )* }) => {
+        $vis trait $trait { $( $(#[$meta])* async fn $name(&mut $self $(, $arg: $ty)*) -> $ret; )* }
         impl $trait for sqlx::SqliteConnection { $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )* }
         impl $trait for sqlx::PgConnection { $( async fn $name(&mut $self $(, $arg: $ty)*) -> $ret $body )* }
     };

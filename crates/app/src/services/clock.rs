@@ -22,10 +22,12 @@ pub async fn advance(state: &AppState, to: DateTime<Utc>) -> Result<DateTime<Utc
     if to < now {
         return Err(Error::ClockMovedBackwards);
     }
-    scheduler::run_due(state).await?;
     match state.store.set_sandbox_clock(millis(to)).await {
-        Ok(()) => Ok(to),
-        Err(StoreError::Conflict) => Err(Error::ClockMovedBackwards),
-        Err(e) => Err(e.into()),
+        Ok(()) => {}
+        Err(StoreError::Conflict) => return Err(Error::ClockMovedBackwards),
+        Err(e) => return Err(e.into()),
     }
+    // Work due by the new instant is done before answering; each item carries its own due instant.
+    scheduler::run_due(state, to).await?;
+    Ok(to)
 }

@@ -101,7 +101,7 @@ async fn subscribed(state: &AppState, customer_id: &str, product_id: &str) -> Re
         == Some(SubscriptionState::Active.as_str()))
 }
 
-async fn identities(
+pub(crate) async fn identities(
     state: &AppState,
     customer_id: &str,
     product: &Product,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod activation;
 pub mod bills;
 pub mod clock;
+pub mod instances;
 pub mod license;
 pub mod payments;
 pub mod products;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tollgate_domain::calendar::format_instant;
 use tollgate_domain::codes::{is_product_code, product_code};
 use tollgate_domain::json::Object;
-use tollgate_domain::pricing::{CUSTOM_PREFIX, PriceSchedule, ProductKind};
+use tollgate_domain::pricing::{COMPUTE_HOURS_PREFIX, CUSTOM_PREFIX, PriceSchedule, ProductKind};
 use tollgate_domain::validation::{http_url, optional_text, required_text};
 use tollgate_domain::{FieldError, UnitPrice};
 use tollgate_store::catalogue::Dimension;
@@ -151,6 +151,11 @@ pub async fn register(state: &AppState, seller: &Seller, body: &Value) -> Result
     obj.finish()?;
 
     let now = millis(state.now().await?);
+    // R31: an instance type the catalogue lacks gets its hours dimension, at no base cost until the operator sets one.
+    for configuration in &schedule.configurations {
+        let dimension = format!("{COMPUTE_HOURS_PREFIX}{}", configuration.instance_type);
+        state.store.ensure_dimension(&dimension, "hour", "0.00", now).await?;
+    }
     // Codes are random; a collision is astronomically rare but simply retried.
     for _ in 0..5 {
         let product = Product {

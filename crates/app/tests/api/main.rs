@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod bad_input;
 mod crash;
+mod instances;
 mod license;
 mod mail;
 mod products;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (CONTRACT sections 2, 3, 6, 9).
 
 mod admin;
+mod instances;
 mod license;
 mod list;
 mod products;
@@ -26,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(products::list).post(products::register))
         .route("/products/{code}", get(products::show).patch(products::update))
         .route("/seller/transactions", get(seller::transactions))
+        .route("/images", post(instances::attach_image))
+        .route("/instances", post(instances::launch))
+        .route("/instances/{id}/terminate", post(instances::terminate))
+        .route("/instances/{id}/confirm-product", post(instances::confirm_product))
         .route("/license/activate-desktop-product", post(license::activate_desktop))
         .route("/license/activate-hosted-product", post(license::activate_hosted))
         .route(

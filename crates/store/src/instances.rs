@@ -1,0 +1,210 @@
+//! Machine images, their instances, and the instance hours they record into the usage records (R18).
+
+use sqlx::FromRow;
+
+use crate::{Result, Store, StoreError, queries, read, write};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Image {
+    pub image_id: String,
+    pub product_id: String,
+    pub attached_at: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Instance {
+    pub id: String,
+    pub image_id: String,
+    pub product_id: String,
+    pub customer_id: String,
+    pub subscription_id: String,
+    pub region: String,
+    pub environment: String,
+    pub instance_type: String,
+    pub launched_at: i64,
+    pub terminated_at: Option<i64>,
+    pub hours_recorded: i64,
+    pub closed: bool,
+}
+
+/// An open instance with the instant its subscription ended, if it has.
+#[derive(Debug, Clone, FromRow)]
+pub struct OpenInstance {
+    #[sqlx(flatten)]
+    pub instance: Instance,
+    pub canceled_at: Option<i64>,
+}
+
+/// One usage record to store.
+#[derive(Debug, Clone)]
+pub struct UsageRecord {
+    pub product_id: String,
+    pub record_id: String,
+    pub customer_id: String,
+    pub subscription_id: String,
+    pub dimension: String,
+    pub quantity: String,
+    pub configuration: Option<String>,
+    pub occurred_at: i64,
+    pub month: String,
+    pub received_at: i64,
+}
+
+queries! {
+    pub(crate) trait UsageQueries {
+        /// Inserts a record once; a second insert of the same (product, record id) does nothing (R15).
+        async fn insert_usage(&mut self, record: &UsageRecord) -> Result<bool> {
+            let done = sqlx::query(
+                "INSERT INTO usage_records (product_id, record_id, customer_id, subscription_id, dimension, quantity,
+                                            configuration, occurred_at, month, received_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (product_id, record_id) DO NOTHING",
+            )
+            .bind(&record.product_id)
+            .bind(&record.record_id)
+            .bind(&record.customer_id)
+            .bind(&record.subscription_id)
+            .bind(&record.dimension)
+            .bind(&record.quantity)
+            .bind(&record.configuration)
+            .bind(record.occurred_at)
+            .bind(&record.month)
+            .bind(record.received_at)
+            .execute(&mut *self)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        }
+    }
+}
+
+impl Store {
+    /// Attaches an image to a product; [`StoreError::Conflict`] when the image has a product already.
+    pub async fn attach_image(&self, image: &Image) -> Result<()> {
+        write!(self, |c| {
+            sqlx::query("INSERT INTO images (image_id, product_id, attached_at) VALUES ($1, $2, $3)")
+                .bind(&image.image_id)
+                .bind(&image.product_id)
+                .bind(image.attached_at)
+                .execute(&mut *c)
+                .await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    pub async fn image(&self, image_id: &str) -> Result<Option<Image>> {
+        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM images WHERE image_id = $1")
+            .bind(image_id)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    /// Records a launch with its first hour, which starts at once (R18).
+    pub async fn launch_instance(&self, instance: &Instance, first_hour: &UsageRecord) -> Result<()> {
+        write!(self, |c| {
+            sqlx::query(
+                "INSERT INTO instances (id, image_id, product_id, customer_id, subscription_id, region, environment,
+                                        instance_type, launched_at, hours_recorded)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
+            )
+            .bind(&instance.id)
+            .bind(&instance.image_id)
+            .bind(&instance.product_id)
+            .bind(&instance.customer_id)
+            .bind(&instance.subscription_id)
+            .bind(&instance.region)
+            .bind(&instance.environment)
+            .bind(&instance.instance_type)
+            .bind(instance.launched_at)
+            .execute(&mut *c)
+            .await?;
+            c.insert_usage(first_hour).await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    pub async fn instance(&self, id: &str) -> Result<Option<Instance>> {
+        read!(self, |c| Ok(sqlx::query_as("SELECT * FROM instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *c)
+            .await?))
+    }
+
+    /// Marks an instance terminated at `at`, once: a second call keeps the first instant.
+    pub async fn terminate_instance(&self, id: &str, at: i64) -> Result<()> {
+        write!(self, |c| {
+            sqlx::query("UPDATE instances SET terminated_at = $1 WHERE id = $2 AND terminated_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// Instances that may still start hours, with their subscription's end.
+    pub async fn open_instances(&self) -> Result<Vec<OpenInstance>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT i.*, s.canceled_at FROM instances i JOIN subscriptions s ON s.id = i.subscription_id
+             WHERE i.closed = FALSE ORDER BY i.launched_at, i.id",
+        )
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    /// Records an instance's next hours and moves its counter, in one transaction; `close` marks it done. Hours
+    /// recorded before (by a racing worker) are skipped by their unique ids.
+    pub async fn record_instance_hours(
+        &self,
+        instance_id: &str,
+        from: i64,
+        hours: &[UsageRecord],
+        close: bool,
+    ) -> Result<()> {
+        write!(self, |c| {
+            let claimed = sqlx::query(
+                "UPDATE instances SET hours_recorded = $1, closed = $2 WHERE id = $3 AND hours_recorded = $4",
+            )
+            .bind(from + hours.len() as i64)
+            .bind(close)
+            .bind(instance_id)
+            .bind(from)
+            .execute(&mut *c)
+            .await?;
+            if claimed.rows_affected() == 1 {
+                for hour in hours {
+                    c.insert_usage(hour).await?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        })
+    }
+
+    /// The usage records of a customer's product, oldest first.
+    pub async fn usage_records(
+        &self,
+        customer_id: &str,
+        product_id: &str,
+    ) -> Result<Vec<(String, String, String, i64)>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT record_id, dimension, quantity, occurred_at FROM usage_records
+             WHERE customer_id = $1 AND product_id = $2 ORDER BY occurred_at, record_id",
+        )
+        .bind(customer_id)
+        .bind(product_id)
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    /// The customer's persistent identifier with a seller, if one was made.
+    pub async fn pid_of(&self, customer_id: &str, seller_id: &str) -> Result<Option<String>> {
+        read!(self, |c| {
+            let row: Option<(String,)> =
+                sqlx::query_as("SELECT pid FROM persistent_identifiers WHERE customer_id = $1 AND seller_id = $2")
+                    .bind(customer_id)
+                    .bind(seller_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            Ok(row.map(|(pid,)| pid))
+        })
+    }
+}
