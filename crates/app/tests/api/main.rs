@@ -9,6 +9,7 @@ mod crash;
 mod instances;
 mod license;
 mod mail;
+mod openapi;
 mod products;
 mod purchase;
 mod sellers;

@@ -13,6 +13,11 @@ use crate::http::json::ApiJson;
 use crate::services::instances;
 use crate::state::AppState;
 
+/// Attach one of the seller's machine-image products to an image, for good.
+#[utoipa::path(post, path = "/images", tag = "machine images", security(("seller" = [])),
+    request_body(content = Value, example = json!({"image_id": "ami-5bae4b32", "product_code": "774F4FF8"})),
+    responses((status = 201, body = Value), (status = 400, description = "InvalidParameterValue"), (status = 401),
+        (status = 403, description = "another seller's product"), (status = 404), (status = 409, description = "ImageAlreadyAttached")))]
 pub async fn attach_image(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -26,6 +31,11 @@ pub async fn attach_image(
     ))
 }
 
+/// Launch an instance of an image for a customer (called by the compute host).
+#[utoipa::path(post, path = "/instances", tag = "machine images", security(("operator" = [])),
+    request_body(content = Value, example = json!({"image_id": "ami-5bae4b32", "customer_email": "ana@example.com", "region": "us-east", "environment": "linux", "instance_type": "small"})),
+    responses((status = 201, body = Value, example = json!({"instance_id": "i-…"})), (status = 400, description = "UnsupportedConfiguration"),
+        (status = 401), (status = 403, description = "UserNotSubscribed"), (status = 404, description = "unknown image")))]
 pub async fn launch(
     State(state): State<AppState>,
     _: Operator,
@@ -35,6 +45,9 @@ pub async fn launch(
     Ok((StatusCode::CREATED, Json(json!({"instance_id": instance.id}))))
 }
 
+/// Terminate an instance; calling it again changes nothing.
+#[utoipa::path(post, path = "/instances/{id}/terminate", tag = "machine images", security(("operator" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = Value), (status = 401), (status = 404)))]
 pub async fn terminate(State(state): State<AppState>, _: Operator, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let instance = instances::terminate(&state, &id).await?;
     Ok(Json(json!({
@@ -44,6 +57,11 @@ pub async fn terminate(State(state): State<AppState>, _: Operator, Path(id): Pat
     })))
 }
 
+/// Whether an instance runs the seller's product, and the launching customer's persistent identifier.
+#[utoipa::path(post, path = "/instances/{id}/confirm-product", tag = "machine images", security(("seller" = [])),
+    params(("id" = String, Path)), request_body(content = Value, example = json!({"product_code": "774F4FF8"})),
+    responses((status = 200, body = Value, example = json!({"confirmed": true, "owner_id": "pid_…"})), (status = 401),
+        (status = 403, description = "another seller's product")))]
 pub async fn confirm_product(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,

@@ -46,6 +46,12 @@ where
     }
 }
 
+/// Activate a desktop product with an activation key: a user token and a new derived key pair.
+#[utoipa::path(post, path = "/license/activate-desktop-product", tag = "license",
+    request_body(content = Value, example = json!({"activation_key": "ADMAY7DVLJTWHJ76MMBMQEXAMPLE", "product_token": "{ProductToken}…"})),
+    responses((status = 200, body = Value, example = json!({"user_token": "{UserToken}…", "access_key_id": "TGAK…", "secret_access_key": "…"})),
+        (status = 400, description = "MissingParameter, InvalidProductToken, InvalidActivationKey, IncorrectActivationKey, ExpiredActivationKey"),
+        (status = 403, description = "UserNotSubscribed")))]
 pub async fn activate_desktop(State(state): State<AppState>, ApiJson(body): ApiJson) -> ApiResult<Json<Value>> {
     let activation = license::activate_desktop(&state, &body).await?;
     Ok(Json(json!({
@@ -55,6 +61,12 @@ pub async fn activate_desktop(State(state): State<AppState>, ApiJson(body): ApiJ
     })))
 }
 
+/// Activate a hosted product as its seller: the customer's user token and persistent identifier.
+#[utoipa::path(post, path = "/license/activate-hosted-product", tag = "license", security(("seller" = [])),
+    request_body(content = Value, example = json!({"activation_key": "ADMAY7DVLJTWHJ76MMBMQEXAMPLE", "product_token": "{ProductToken}…"})),
+    responses((status = 200, body = Value, example = json!({"user_token": "{UserToken}…", "persistent_identifier": "pid_…"})),
+        (status = 400, description = "MissingParameter, InvalidProductToken, InvalidActivationKey, IncorrectActivationKey, ExpiredActivationKey"),
+        (status = 401), (status = 403, description = "UserNotSubscribed")))]
 pub async fn activate_hosted(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -67,6 +79,12 @@ pub async fn activate_hosted(
     })))
 }
 
+/// Whether the customer behind a persistent identifier has an active subscription to the product.
+#[utoipa::path(post, path = "/license/verify-product-subscription-by-pid", tag = "license", security(("seller" = [])),
+    request_body(content = Value, example = json!({"persistent_identifier": "pid_…", "product_code": "774F4FF8"})),
+    responses((status = 200, body = Value, example = json!({"subscribed": true})),
+        (status = 400, description = "MissingParameter, InvalidPersistentIdentifier"), (status = 401),
+        (status = 403, description = "another seller's product"), (status = 404)))]
 pub async fn verify_by_pid(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -77,6 +95,12 @@ pub async fn verify_by_pid(
     ))
 }
 
+/// Whether the user token's customer has an active subscription, asked with the derived keys.
+#[utoipa::path(post, path = "/license/verify-product-subscription-by-tokens", tag = "license", security(("derived_keys" = [])),
+    request_body(content = Value, example = json!({"product_token": "{ProductToken}…", "user_token": "{UserToken}…"})),
+    responses((status = 200, body = Value, example = json!({"subscribed": true})),
+        (status = 400, description = "MissingParameter, InvalidProductToken, InvalidUserToken"), (status = 401),
+        (status = 403, description = "another product's token or another customer's user token")))]
 pub async fn verify_by_tokens(
     State(state): State<AppState>,
     DerivedAuth(credential): DerivedAuth,
@@ -87,6 +111,11 @@ pub async fn verify_by_tokens(
     ))
 }
 
+/// The seller's products the customer is actively subscribed to.
+#[utoipa::path(post, path = "/license/get-active-subscriptions-by-pid", tag = "license", security(("seller" = [])),
+    request_body(content = Value, example = json!({"persistent_identifier": "pid_…"})),
+    responses((status = 200, body = Value, example = json!({"product_codes": ["774F4FF8"]})),
+        (status = 400, description = "MissingParameter, InvalidPersistentIdentifier"), (status = 401)))]
 pub async fn active_by_pid(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
@@ -97,6 +126,11 @@ pub async fn active_by_pid(
     ))
 }
 
+/// The current user token.
+#[utoipa::path(post, path = "/license/refresh-user-token", tag = "license", security(("derived_keys" = [])),
+    request_body(content = Value, example = json!({"user_token": "{UserToken}…"})),
+    responses((status = 200, body = Value), (status = 400, description = "MissingParameter, InvalidUserToken"), (status = 401),
+        (status = 403, description = "UserNotSubscribed, or another customer's token")))]
 pub async fn refresh_user_token(
     State(state): State<AppState>,
     DerivedAuth(credential): DerivedAuth,

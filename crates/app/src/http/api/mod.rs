@@ -7,44 +7,88 @@ mod list;
 mod products;
 mod seller;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::get;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::error::ApiError;
 use crate::error::Error;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/sellers", post(admin::create_seller))
-        .route("/admin/dimensions/{name}", put(admin::put_dimension))
-        .route("/admin/clock", get(admin::get_clock).post(admin::set_clock))
-        .route("/admin/customers/{email}/bills", get(admin::customer_bills))
-        .route("/admin/emails", get(admin::emails))
-        .route("/dimensions", get(products::dimensions))
-        .route("/products", get(products::list).post(products::register))
-        .route("/products/{code}", get(products::show).patch(products::update))
-        .route("/seller/transactions", get(seller::transactions))
-        .route("/images", post(instances::attach_image))
-        .route("/instances", post(instances::launch))
-        .route("/instances/{id}/terminate", post(instances::terminate))
-        .route("/instances/{id}/confirm-product", post(instances::confirm_product))
-        .route("/license/activate-desktop-product", post(license::activate_desktop))
-        .route("/license/activate-hosted-product", post(license::activate_hosted))
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(admin::create_seller))
+        .routes(routes!(admin::put_dimension))
+        .routes(routes!(admin::get_clock, admin::set_clock))
+        .routes(routes!(admin::customer_bills))
+        .routes(routes!(admin::emails))
+        .routes(routes!(products::dimensions))
+        .routes(routes!(products::list, products::register))
+        .routes(routes!(products::show, products::update))
+        .routes(routes!(seller::transactions))
+        .routes(routes!(instances::attach_image))
+        .routes(routes!(instances::launch))
+        .routes(routes!(instances::terminate))
+        .routes(routes!(instances::confirm_product))
+        .routes(routes!(license::activate_desktop))
+        .routes(routes!(license::activate_hosted))
+        .routes(routes!(license::verify_by_pid))
+        .routes(routes!(license::verify_by_tokens))
+        .routes(routes!(license::active_by_pid))
+        .routes(routes!(license::refresh_user_token))
+        .split_for_parts();
+    // Generated from the handlers' annotations once, at start-up.
+    let document = Arc::new(document.to_json().expect("the OpenAPI document serializes"));
+    router
         .route(
-            "/license/verify-product-subscription-by-pid",
-            post(license::verify_by_pid),
+            "/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        document.as_str().to_owned(),
+                    )
+                }
+            }),
         )
-        .route(
-            "/license/verify-product-subscription-by-tokens",
-            post(license::verify_by_tokens),
-        )
-        .route("/license/get-active-subscriptions-by-pid", post(license::active_by_pid))
-        .route("/license/refresh-user-token", post(license::refresh_user_token))
         .fallback(|| async { ApiError(Error::NotFound("route")) })
         .layer(axum::middleware::map_response(method_not_allowed_as_json))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tollgate", description = "Billing, licensing and metering. Errors are {\"error\": {\"code\", \"message\"}}."),
+    servers((url = "/api/v1")),
+    modifiers(&Credentials),
+    tags((name = "products"), (name = "license"), (name = "machine images"), (name = "seller"), (name = "operator"))
+)]
+struct ApiDoc;
+
+/// The three credentials of CONTRACT section 2.
+struct Credentials;
+
+impl Modify for Credentials {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            let mut scheme = Http::new(HttpAuthScheme::Bearer);
+            scheme.description = Some(description.to_owned());
+            SecurityScheme::Http(scheme)
+        };
+        components.add_security_scheme("operator", bearer("Bearer <TOLLGATE_OPERATOR_TOKEN>"));
+        components.add_security_scheme("seller", bearer("Bearer <seller API key>"));
+        let mut basic = Http::new(HttpAuthScheme::Basic);
+        basic.description = Some("access_key_id:secret_access_key from activate-desktop-product".to_owned());
+        components.add_security_scheme("derived_keys", SecurityScheme::Http(basic));
+    }
 }
 
 /// axum answers a known path with the wrong method by a bare 405; the contract wants its error body.

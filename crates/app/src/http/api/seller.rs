@@ -13,6 +13,9 @@ use crate::http::error::ApiResult;
 use crate::services::sellers;
 use crate::state::AppState;
 
+/// The seller's balance and transactions, oldest first.
+#[utoipa::path(get, path = "/seller/transactions", tag = "seller", security(("seller" = [])),
+    params(("limit" = Option<u32>, Query), ("after" = Option<String>, Query)), responses((status = 200, body = Value), (status = 401)))]
 pub async fn transactions(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
