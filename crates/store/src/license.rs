@@ -181,4 +181,55 @@ impl Store {
             Ok(rows.into_iter().map(|(code,)| code).collect())
         })
     }
+
+    /// Everything a verification by persistent identifier needs, in one query: who the PID belongs to, the product
+    /// named by its code, and the state of the customer's current subscription to it.
+    pub async fn pid_check(&self, pid: &str, product_code: &str) -> Result<Option<PidCheck>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT i.customer_id, i.seller_id AS pid_seller_id, p.id AS product_id, p.seller_id AS product_seller_id,
+                    (SELECT s.state FROM subscriptions s WHERE s.customer_id = i.customer_id AND s.product_id = p.id
+                     ORDER BY CASE WHEN s.state = 'canceled' THEN 1 ELSE 0 END, s.created_at DESC LIMIT 1) AS state
+             FROM persistent_identifiers i LEFT JOIN products p ON p.code = $2
+             WHERE i.pid = $1",
+        )
+        .bind(pid)
+        .bind(product_code)
+        .fetch_optional(&mut *c)
+        .await?))
+    }
+
+    /// Everything a verification by tokens needs, in one query: the product of a product token, the owner of a
+    /// user token, and the state of `customer_id`'s current subscription to that product.
+    pub async fn token_check(&self, product_token: &str, user_token: &str, customer_id: &str) -> Result<TokenCheck> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT p.id AS product_id, u.customer_id AS token_customer_id, u.product_id AS token_product_id,
+                    (SELECT s.state FROM subscriptions s WHERE s.customer_id = $3 AND s.product_id = p.id
+                     ORDER BY CASE WHEN s.state = 'canceled' THEN 1 ELSE 0 END, s.created_at DESC LIMIT 1) AS state
+             FROM (SELECT 1 AS one) AS x
+             LEFT JOIN products p ON p.token = $1
+             LEFT JOIN user_tokens u ON u.token = $2",
+        )
+        .bind(product_token)
+        .bind(user_token)
+        .bind(customer_id)
+        .fetch_one(&mut *c)
+        .await?))
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct PidCheck {
+    pub customer_id: String,
+    pub pid_seller_id: String,
+    pub product_id: Option<String>,
+    pub product_seller_id: Option<String>,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenCheck {
+    pub product_id: Option<String>,
+    pub token_customer_id: Option<String>,
+    pub token_product_id: Option<String>,
+    pub state: Option<String>,
 }

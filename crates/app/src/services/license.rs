@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use tollgate_domain::codes::{
-    activation_key as base32_key, activation_key_is_live, is_activation_key, is_product_code, normalize_activation_key,
+    activation_key as base32_key, activation_key_is_live, is_activation_key, normalize_activation_key,
 };
 use tollgate_domain::json::Object;
 use tollgate_domain::subscription::SubscriptionState;
@@ -92,15 +92,6 @@ async fn ensure_activatable(state: &AppState, customer_id: &str, product_id: &st
     }
 }
 
-async fn subscribed(state: &AppState, customer_id: &str, product_id: &str) -> Result<bool> {
-    Ok(state
-        .store
-        .subscription_state(customer_id, product_id)
-        .await?
-        .as_deref()
-        == Some(SubscriptionState::Active.as_str()))
-}
-
 pub(crate) async fn identities(
     state: &AppState,
     customer_id: &str,
@@ -171,19 +162,19 @@ async fn pid_customer(state: &AppState, seller: &Seller, pid: &str) -> Result<St
     }
 }
 
-/// `verify-product-subscription-by-pid`: true only while the subscription is active (R7).
+/// `verify-product-subscription-by-pid`: true only while the subscription is active (R7). The hottest read path:
+/// one query, whose answer also tells the refusals apart.
 pub async fn verify_by_pid(state: &AppState, seller: &Seller, body: &Value) -> Result<bool> {
     let [pid, product_code] = fields(body, ["persistent_identifier", "product_code"])?;
-    let customer_id = pid_customer(state, seller, pid).await?;
-    let product = match is_product_code(product_code) {
-        true => state.store.product_by_code(product_code).await?,
-        false => None,
+    let check = state.store.pid_check(pid, product_code).await?;
+    let Some(check) = check.filter(|c| c.pid_seller_id == seller.id) else {
+        return Err(Error::License(LicenseError::InvalidPersistentIdentifier));
     };
-    let product = product.ok_or(Error::NotFound("product"))?;
-    if product.seller_id != seller.id {
-        return Err(Error::Forbidden("the product belongs to another seller"));
+    match check.product_seller_id {
+        None => Err(Error::NotFound("product")),
+        Some(owner) if owner != seller.id => Err(Error::Forbidden("the product belongs to another seller")),
+        Some(_) => Ok(check.state.as_deref() == Some(SubscriptionState::Active.as_str())),
     }
-    subscribed(state, &customer_id, &product.id).await
 }
 
 /// `get-active-subscriptions-by-pid`: the seller's own products the customer is actively subscribed to.
@@ -221,15 +212,29 @@ async fn token_customer(state: &AppState, credential: &DerivedCredential, user_t
 }
 
 /// `verify-product-subscription-by-tokens`: derived keys keep authenticating after a cancellation (R12), and
-/// the answer is then false.
+/// the answer is then false. Checked in one query, like the verification by PID.
 pub async fn verify_by_tokens(state: &AppState, credential: &DerivedCredential, body: &Value) -> Result<bool> {
     let [product_token, user_token] = fields(body, ["product_token", "user_token"])?;
-    let product = product_by_token(state, product_token).await?;
-    if product.id != credential.key.product_id {
+    let key = &credential.key;
+    let check = state
+        .store
+        .token_check(product_token, user_token, &key.customer_id)
+        .await?;
+    let product_id = check
+        .product_id
+        .ok_or(Error::License(LicenseError::InvalidProductToken))?;
+    if product_id != key.product_id {
         return Err(Error::Forbidden("the key pair belongs to another product"));
     }
-    token_customer(state, credential, user_token).await?;
-    subscribed(state, &credential.key.customer_id, &product.id).await
+    let (Some(customer), Some(product)) = (check.token_customer_id, check.token_product_id) else {
+        return Err(Error::License(LicenseError::InvalidUserToken));
+    };
+    if customer != key.customer_id || product != key.product_id {
+        return Err(Error::Forbidden(
+            "the user token belongs to another customer or product",
+        ));
+    }
+    Ok(check.state.as_deref() == Some(SubscriptionState::Active.as_str()))
 }
 
 /// `refresh-user-token`: the current token; refused once the subscription has ended.
