@@ -84,9 +84,11 @@ impl Application {
             true => Some(demo::load(&state).await.context("loading the demo")?),
             false => None,
         };
-        scheduler::run_due(&state, state.now().await?)
-            .await
-            .context("resuming due work")?;
+        // Due work that fails now (a gateway that is down) is tried again by the scheduler; it must not keep the
+        // server from starting.
+        if let Err(error) = scheduler::run_due(&state, state.now().await?).await {
+            tracing::warn!(%error, "due work at start-up failed; the scheduler retries it");
+        }
         Ok(Application {
             listener,
             address,

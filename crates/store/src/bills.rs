@@ -127,6 +127,45 @@ queries! {
             Ok(())
         }
 
+        /// Opens the next attempt on a collectible bill with a card on file; `None` when there is nothing to charge
+        /// or an attempt is under way.
+        async fn open_attempt(&mut self, bill_id: &str, at: i64) -> Result<Option<StartedAttempt>> {
+            let token: Option<(String,)> = sqlx::query_as(
+                "SELECT m.gateway_token FROM payment_methods m JOIN bills b ON b.customer_id = m.customer_id WHERE b.id = $1",
+            )
+            .bind(bill_id)
+            .fetch_optional(&mut *self)
+            .await?;
+            let Some((gateway_token,)) = token else {
+                return Ok(None);
+            };
+            // The row lock of this UPDATE, and its re-checked condition, let only one opener win on PostgreSQL.
+            let bill: Option<Bill> = sqlx::query_as(
+                "UPDATE bills SET attempts = attempts + 1, open_attempt = attempts + 1
+                 WHERE id = $1 AND status IN ('pending', 'failed') AND total_cents > 0 AND open_attempt IS NULL
+                 RETURNING *",
+            )
+            .bind(bill_id)
+            .fetch_optional(&mut *self)
+            .await?;
+            let Some(bill) = bill else { return Ok(None) };
+            let attempt = bill.attempts;
+            sqlx::query(
+                "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(bill_id)
+            .bind(attempt)
+            .bind(bill.total_cents)
+            .bind(at)
+            .execute(&mut *self)
+            .await?;
+            Ok(Some(StartedAttempt {
+                bill,
+                attempt,
+                gateway_token,
+            }))
+        }
+
         async fn record_fee_charged(&mut self, subscription_id: &str, month: &str, bill_id: &str) -> Result<()> {
             sqlx::query("INSERT INTO monthly_fees_charged (subscription_id, month, bill_id) VALUES ($1, $2, $3)")
                 .bind(subscription_id)
@@ -198,19 +237,6 @@ impl Store {
         })
     }
 
-    /// Issued bills that no attempt was ever made on, such as an order whose process stopped right after it was
-    /// written: the customer authorized the charge, so it is made.
-    pub async fn unattempted_bills(&self) -> Result<Vec<String>> {
-        read!(self, |c| {
-            let rows: Vec<(String,)> = sqlx::query_as(
-                "SELECT id FROM bills WHERE status = 'pending' AND attempts = 0 AND total_cents > 0 ORDER BY issued_at, id",
-            )
-            .fetch_all(&mut *c)
-            .await?;
-            Ok(rows.into_iter().map(|(id,)| id).collect())
-        })
-    }
-
     /// Attempts left open by a crash between the gateway call and its record, to be finished with the same key.
     pub async fn open_attempts(&self) -> Result<Vec<StartedAttempt>> {
         let bills: Vec<Bill> = read!(self, |c| Ok::<_, StoreError>(
@@ -240,42 +266,7 @@ impl Store {
     /// Opens the next attempt on a collectible bill with a card on file. `None` when the bill is paid, void, free,
     /// already being charged, or the customer has no card.
     pub async fn begin_attempt(&self, bill_id: &str, at: i64) -> Result<Option<StartedAttempt>> {
-        write!(self, |c| {
-            let token: Option<(String,)> = sqlx::query_as(
-                "SELECT m.gateway_token FROM payment_methods m JOIN bills b ON b.customer_id = m.customer_id WHERE b.id = $1",
-            )
-            .bind(bill_id)
-            .fetch_optional(&mut *c)
-            .await?;
-            let Some((gateway_token,)) = token else {
-                return Ok(None);
-            };
-            // The row lock of this UPDATE, and its re-checked condition, let only one opener win on PostgreSQL.
-            let bill: Option<Bill> = sqlx::query_as(
-                "UPDATE bills SET attempts = attempts + 1, open_attempt = attempts + 1
-                 WHERE id = $1 AND status IN ('pending', 'failed') AND total_cents > 0 AND open_attempt IS NULL
-                 RETURNING *",
-            )
-            .bind(bill_id)
-            .fetch_optional(&mut *c)
-            .await?;
-            let Some(bill) = bill else { return Ok(None) };
-            let attempt = bill.attempts;
-            sqlx::query(
-                "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(bill_id)
-            .bind(attempt)
-            .bind(bill.total_cents)
-            .bind(at)
-            .execute(&mut *c)
-            .await?;
-            Ok::<_, StoreError>(Some(StartedAttempt {
-                bill,
-                attempt,
-                gateway_token,
-            }))
-        })
+        write!(self, |c| c.open_attempt(bill_id, at).await)
     }
 
     /// Records an attempt's outcome with its consequences. Returns false, writing nothing, when it was recorded

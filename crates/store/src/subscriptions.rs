@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::bills::{BillQueries, NewBill};
+use crate::bills::{BillQueries, NewBill, StartedAttempt};
 use crate::outbox::{Email, OutboxQueries};
 use crate::{Result, Store, StoreError, queries, read, write};
 
@@ -67,7 +67,10 @@ queries! {
 impl Store {
     /// Places an order; [`StoreError::Conflict`] when the customer already has a pending or active subscription to
     /// the product (R11), and then nothing is written.
-    pub async fn place_order(&self, order: NewOrder<'_>) -> Result<()> {
+    ///
+    /// A sign-up bill's first attempt is opened in the same transaction, so no other worker can take the bill for
+    /// one never attempted while the order's own charge is under way; the attempt is returned to be made.
+    pub async fn place_order(&self, order: NewOrder<'_>) -> Result<Option<StartedAttempt>> {
         write!(self, |c| {
             let s = order.subscription;
             sqlx::query(
@@ -83,16 +86,18 @@ impl Store {
             .execute(&mut *c)
             .await?;
             c.insert_activation_key(order.activation_key).await?;
+            let mut attempt = None;
             if let Some(bill) = order.bill {
                 c.insert_bill(bill).await?;
                 for month in order.fee_months {
                     c.record_fee_charged(&s.id, month, &bill.bill.id).await?;
                 }
+                attempt = c.open_attempt(&bill.bill.id, s.created_at).await?;
             }
             for email in order.emails {
                 c.insert_email(email).await?;
             }
-            Ok::<_, StoreError>(())
+            Ok::<_, StoreError>(attempt)
         })
     }
 

@@ -50,6 +50,10 @@ pub async fn attach_image(state: &AppState, seller: &Seller, body: &Value) -> Re
     let image = image_id("image_id", obj.required_str("image_id")?)?;
     let code = obj.required_str("product_code")?;
     obj.finish()?;
+    // An image keeps its first product code whoever asks and for whichever product (CONTRACT section 8).
+    if state.store.image(&image).await?.is_some() {
+        return Err(Error::ImageAlreadyAttached);
+    }
     let product = own_product(state, seller, code).await?;
     if product.kind != ProductKind::MachineImage.as_str() {
         return Err(Error::field("product_code", "is not a machine_image product"));

@@ -70,8 +70,9 @@ pub async fn charge_bill(state: &AppState, bill_id: &str) -> Result<ChargeOutcom
     }
 }
 
-/// Finishes what a crash interrupted: attempts left open are finished with their original idempotency keys, and
-/// bills never attempted are charged.
+/// Finishes what a crash interrupted: attempts left open are finished with their original idempotency keys. An
+/// attempt still under way in another request is finished twice at worst, which the key makes harmless: the
+/// gateway answers the same, and the outcome is recorded once.
 pub async fn resume_interrupted(state: &AppState) -> Result<()> {
     let Some(gateway) = state.gateway.as_ref() else {
         return Ok(());
@@ -79,10 +80,12 @@ pub async fn resume_interrupted(state: &AppState) -> Result<()> {
     for started in state.store.open_attempts().await? {
         finish_attempt(state, gateway.as_ref(), started).await?;
     }
-    for bill_id in state.store.unattempted_bills().await? {
-        charge_bill(state, &bill_id).await?;
-    }
     Ok(())
+}
+
+/// Makes an attempt that was opened with its order.
+pub async fn make_attempt(state: &AppState, started: StartedAttempt) -> Result<ChargeOutcome> {
+    finish_attempt(state, gateway(state)?.as_ref(), started).await
 }
 
 async fn finish_attempt(

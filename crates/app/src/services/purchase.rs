@@ -152,16 +152,17 @@ pub async fn place_order(
         fee_months: &fee_months,
         emails: &emails,
     };
-    match state.store.place_order(order).await {
-        Ok(()) => {}
+    let attempt = match state.store.place_order(order).await {
+        Ok(attempt) => attempt,
         Err(StoreError::Conflict) => return Ok(OrderResult::AlreadySubscribed),
         Err(e) => return Err(e.into()),
-    }
-    let payment = match bill {
-        None => PaymentStatus::NothingDue,
+    };
+    let payment = match (bill, attempt) {
+        (None, _) => PaymentStatus::NothingDue,
+        (Some(_), None) => PaymentStatus::Declined,
         // The order stands whatever the charge does: the key is shown either way (R10). A gateway that cannot be
         // reached leaves the attempt open, to be finished with the same idempotency key by the scheduler.
-        Some(bill) => match payments::charge_bill(state, &bill.bill.id).await {
+        (Some(_), Some(started)) => match payments::make_attempt(state, started).await {
             Ok(ChargeOutcome::Paid) => PaymentStatus::Paid,
             Ok(ChargeOutcome::Declined | ChargeOutcome::NotCharged) | Err(Error::GatewayUnavailable) => {
                 PaymentStatus::Declined

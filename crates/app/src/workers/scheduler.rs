@@ -17,8 +17,10 @@ const TICK: Duration = Duration::from_secs(30);
 /// keys) and the instance-hours that have started (R18). The monthly run, retries and settlement join here, each
 /// at its own instant.
 pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<()> {
-    payments::resume_interrupted(state).await?;
-    instances::record_due_hours(state, now).await
+    // Each kind of work runs even when another fails (a gateway that is down must not stop the hours).
+    let payments = payments::resume_interrupted(state).await;
+    let hours = instances::record_due_hours(state, now).await;
+    payments.and(hours)
 }
 
 /// Runs due work every few seconds while the server runs (the sandbox's clock moves only when the operator moves

@@ -82,6 +82,14 @@ async fn as19_paid_image_launch_rules_and_hours(backend: Backend) {
         (StatusCode::BAD_REQUEST, Some("InvalidParameterValue"))
     );
     let stranger = app.create_seller("stranger@example.com").await;
+    let (status, error) = app
+        .seller_call(&stranger, Method::POST, "/api/v1/images", Some(attach.clone()))
+        .await;
+    assert_eq!(
+        (status, code(&error)),
+        (StatusCode::CONFLICT, Some("ImageAlreadyAttached")),
+        "to any product"
+    );
     let stolen = json!({"image_id": "ami-mine", "product_code": product_code});
     let (status, _) = app
         .seller_call(&stranger, Method::POST, "/api/v1/images", Some(stolen))
