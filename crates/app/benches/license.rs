@@ -42,6 +42,7 @@ const GOAL_SHARE_OF_HEALTHZ: f64 = 0.5;
 const GOAL_P99: Duration = Duration::from_millis(5);
 const HEALTHZ: &str = "GET /healthz";
 const REFUSED: &str = "POST verify-…-by-pid, 401";
+const READS_ONLY: &str = "by-pid's reads, no HTTP";
 
 struct Plan {
     /// A quick pass that only shows the benchmark still works; its figures mean nothing.
@@ -215,6 +216,24 @@ async fn bench(plan: &Plan, database: &Database) -> anyhow::Result<()> {
         }
     };
 
+    // The by-PID check's two reads straight through the store, without HTTP: the database's share of a check.
+    let reads_only = {
+        let (state, catalogue, active, draws) = (state.clone(), catalogue.clone(), active.clone(), draws.clone());
+        let key_hash = tollgate::secrets::sha256_hex(&catalogue.api_key);
+        move |_: usize| {
+            let customer = active[pick(draws.fetch_add(1, Ordering::Relaxed), active.len())].clone();
+            let (state, catalogue, key_hash) = (state.clone(), catalogue.clone(), key_hash.clone());
+            async move {
+                let seller = state.store.seller_by_api_key(&key_hash).await?;
+                let check = state
+                    .store
+                    .pid_check(&customer.persistent_identifier, &catalogue.product.code)
+                    .await?;
+                Ok(seller.is_some() && check.and_then(|c| c.state).as_deref() == Some("active"))
+            }
+        }
+    };
+
     // HTTP and database connections are opened before anything is timed.
     measure("warm-up", plan.concurrency, plan.warm_up, health.clone()).await;
     measure("warm-up", plan.concurrency, plan.warm_up, by_pid.clone()).await;
@@ -231,10 +250,12 @@ async fn bench(plan: &Plan, database: &Database) -> anyhow::Result<()> {
             by_tokens.clone(),
         )
         .await,
+        measure(READS_ONLY, plan.concurrency, plan.requests, reads_only.clone()).await,
         measure(HEALTHZ, 1, plan.alone, health).await,
         measure(REFUSED, 1, plan.alone, refused).await,
         measure("POST verify-…-by-pid", 1, plan.alone, by_pid).await,
         measure("POST verify-…-by-tokens", 1, plan.alone, by_tokens).await,
+        measure(READS_ONLY, 1, plan.alone, reads_only).await,
     ];
 
     // Canceled subscriptions must read false on both routes: a check that answered true whatever the state would
@@ -541,7 +562,7 @@ fn print_report(
     println!("goal: {goal}");
     for run in runs
         .iter()
-        .filter(|r| r.name != HEALTHZ && r.name != REFUSED && r.concurrency == plan.concurrency)
+        .filter(|r| ![HEALTHZ, REFUSED, READS_ONLY].contains(&r.name) && r.concurrency == plan.concurrency)
     {
         let share = run.per_second() / health(run.concurrency);
         let p99 = run.percentile(99.0);

@@ -5,6 +5,7 @@
 //! above this crate writes SQL.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -20,6 +21,7 @@ pub mod ledger;
 pub mod license;
 pub mod outbox;
 pub mod payments;
+mod point_read;
 pub mod products;
 pub mod sellers;
 pub mod subscriptions;
@@ -100,6 +102,8 @@ pub enum StoreError {
     #[error(transparent)]
     Database(sqlx::Error),
     #[error(transparent)]
+    PointRead(rusqlite::Error),
+    #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
@@ -122,6 +126,7 @@ pub(crate) enum Db {
     Sqlite {
         read: SqlitePool,
         write: SqlitePool,
+        point: Arc<point_read::SqliteReaders>,
     },
     Postgres(PgPool),
 }
@@ -184,7 +189,11 @@ impl Store {
             .connect_with(options)
             .await?;
         Ok(Store {
-            db: Db::Sqlite { read, write },
+            db: Db::Sqlite {
+                read,
+                write,
+                point: Arc::new(point_read::SqliteReaders::new(path.into())),
+            },
         })
     }
 
@@ -206,7 +215,7 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.db {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, write, .. } => {
                 write.close().await;
                 read.close().await;
             }

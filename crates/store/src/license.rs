@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use crate::point_read::point_row;
 use crate::products::Product;
 use crate::{Result, Store, StoreError, read, write};
 
@@ -15,6 +16,15 @@ pub struct DerivedKey {
     pub secret_encrypted: String,
     pub created_at: i64,
 }
+
+point_row!(DerivedKey {
+    access_key_id,
+    customer_id,
+    product_id,
+    secret_hash,
+    secret_encrypted,
+    created_at
+});
 
 /// The identities of a customer with a product and its seller, made on first activation and stable after (R12).
 #[derive(Debug, Clone)]
@@ -111,12 +121,12 @@ impl Store {
     }
 
     pub async fn derived_key(&self, access_key_id: &str) -> Result<Option<DerivedKey>> {
-        read!(self, |c| Ok(sqlx::query_as(
-            "SELECT * FROM derived_keys WHERE access_key_id = $1"
+        self.point_read(
+            "SELECT access_key_id, customer_id, product_id, secret_hash, secret_encrypted, created_at
+             FROM derived_keys WHERE access_key_id = $1",
+            &[access_key_id],
         )
-        .bind(access_key_id)
-        .fetch_optional(&mut *c)
-        .await?))
+        .await
     }
 
     /// The customer and product of a user token.
@@ -185,35 +195,31 @@ impl Store {
     /// Everything a verification by persistent identifier needs, in one query: who the PID belongs to, the product
     /// named by its code, and the state of the customer's current subscription to it.
     pub async fn pid_check(&self, pid: &str, product_code: &str) -> Result<Option<PidCheck>> {
-        read!(self, |c| Ok(sqlx::query_as(
+        self.point_read(
             "SELECT i.customer_id, i.seller_id AS pid_seller_id, p.id AS product_id, p.seller_id AS product_seller_id,
                     (SELECT s.state FROM subscriptions s WHERE s.customer_id = i.customer_id AND s.product_id = p.id
                      ORDER BY CASE WHEN s.state = 'canceled' THEN 1 ELSE 0 END, s.created_at DESC LIMIT 1) AS state
              FROM persistent_identifiers i LEFT JOIN products p ON p.code = $2
              WHERE i.pid = $1",
+            &[pid, product_code],
         )
-        .bind(pid)
-        .bind(product_code)
-        .fetch_optional(&mut *c)
-        .await?))
+        .await
     }
 
     /// Everything a verification by tokens needs, in one query: the product of a product token, the owner of a
     /// user token, and the state of `customer_id`'s current subscription to that product.
     pub async fn token_check(&self, product_token: &str, user_token: &str, customer_id: &str) -> Result<TokenCheck> {
-        read!(self, |c| Ok(sqlx::query_as(
+        self.point_read(
             "SELECT p.id AS product_id, u.customer_id AS token_customer_id, u.product_id AS token_product_id,
                     (SELECT s.state FROM subscriptions s WHERE s.customer_id = $3 AND s.product_id = p.id
                      ORDER BY CASE WHEN s.state = 'canceled' THEN 1 ELSE 0 END, s.created_at DESC LIMIT 1) AS state
              FROM (SELECT 1 AS one) AS x
              LEFT JOIN products p ON p.token = $1
              LEFT JOIN user_tokens u ON u.token = $2",
+            &[product_token, user_token, customer_id],
         )
-        .bind(product_token)
-        .bind(user_token)
-        .bind(customer_id)
-        .fetch_one(&mut *c)
-        .await?))
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 }
 
@@ -226,6 +232,14 @@ pub struct PidCheck {
     pub state: Option<String>,
 }
 
+point_row!(PidCheck {
+    customer_id,
+    pid_seller_id,
+    product_id,
+    product_seller_id,
+    state
+});
+
 #[derive(Debug, Clone, FromRow)]
 pub struct TokenCheck {
     pub product_id: Option<String>,
@@ -233,3 +247,10 @@ pub struct TokenCheck {
     pub token_product_id: Option<String>,
     pub state: Option<String>,
 }
+
+point_row!(TokenCheck {
+    product_id,
+    token_customer_id,
+    token_product_id,
+    state
+});
