@@ -38,6 +38,13 @@ pub enum Error {
     ImageAlreadyAttached,
     #[error("the product is not offered in that region, environment and instance type")]
     UnsupportedConfiguration,
+    #[error("a call carries at most 1,000 usage records")]
+    TooManyRecords,
+    #[error("the timestamp must lie in this month or the previous one, and at most 5 minutes ahead")]
+    TimestampOutOfWindow,
+    /// Something else changed the same thing at the same moment (a charge under way); trying again resolves it.
+    #[error("{0}; please try again")]
+    Busy(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -87,8 +94,12 @@ impl Error {
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::EmailTaken | Error::ClockMovedBackwards | Error::ImageAlreadyAttached => StatusCode::CONFLICT,
-            Error::UnsupportedConfiguration => StatusCode::BAD_REQUEST,
+            Error::EmailTaken | Error::ClockMovedBackwards | Error::ImageAlreadyAttached | Error::Busy(_) => {
+                StatusCode::CONFLICT
+            }
+            Error::UnsupportedConfiguration | Error::TooManyRecords | Error::TimestampOutOfWindow => {
+                StatusCode::BAD_REQUEST
+            }
             Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::License(LicenseError::UserNotSubscribed) => StatusCode::FORBIDDEN,
             Error::License(_) => StatusCode::BAD_REQUEST,
@@ -111,6 +122,9 @@ impl Error {
             Error::NotFound(_) => "NotFound",
             Error::EmailTaken => "EmailTaken",
             Error::ImageAlreadyAttached => "ImageAlreadyAttached",
+            Error::Busy(_) => "Busy",
+            Error::TooManyRecords => "TooManyRecords",
+            Error::TimestampOutOfWindow => "TimestampOutOfWindow",
             Error::UnsupportedConfiguration => "UnsupportedConfiguration",
             Error::ClockMovedBackwards => "ClockMovedBackwards",
             Error::GatewayUnavailable => "PaymentGatewayUnavailable",

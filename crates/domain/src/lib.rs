@@ -13,6 +13,7 @@ pub mod json;
 pub mod money;
 pub mod pricing;
 pub mod proration;
+pub mod rating;
 pub mod subscription;
 pub mod validation;
 

@@ -11,6 +11,13 @@ pub fn remaining_including_today(monthly_fee: Money, at: Instant) -> Money {
     Money::round(monthly_fee.to_decimal() * Decimal::from(days - d + 1) / Decimal::from(days))
 }
 
+/// The unused part of a monthly fee after a cancellation on day c: monthly × (D − c) / D, the cancellation day being
+/// paid for (R23).
+pub fn unused_after_today(monthly_fee: Money, at: Instant) -> Money {
+    let (c, days) = day_and_length(at);
+    Money::round(monthly_fee.to_decimal() * Decimal::from(days - c) / Decimal::from(days))
+}
+
 /// What a customer pays at sign-up, line by line (R8): the one-time fee, and the monthly fee prorated from the
 /// sign-up day. Each line is rounded on its own (R5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +46,20 @@ mod tests {
 
     fn at(s: &str) -> Instant {
         parse_instant(s).unwrap()
+    }
+
+    #[test]
+    fn as3_cancelling_on_july_20_gives_back_days_21_to_31() {
+        let monthly = Money::from_cents(1000);
+        assert_eq!(
+            unused_after_today(monthly, at("2027-07-20T23:59:59Z")),
+            Money::from_cents(355)
+        );
+        assert_eq!(unused_after_today(monthly, at("2027-07-31T10:00:00Z")), Money::ZERO);
+        assert_eq!(
+            unused_after_today(monthly, at("2027-07-01T00:00:00Z")),
+            Money::from_cents(968)
+        );
     }
 
     #[test]

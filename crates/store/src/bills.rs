@@ -22,6 +22,8 @@ pub struct Bill {
     pub attempts: i64,
     pub open_attempt: Option<i64>,
     pub paid_at: Option<i64>,
+    /// For a refund bill: the bill whose charge it pays back.
+    pub refund_of: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -91,8 +93,8 @@ queries! {
             let b = &new.bill;
             sqlx::query(
                 "INSERT INTO bills (id, customer_id, kind, period, subscription_id, event_key, issued_at, total_cents, status,
-                                    attempts, paid_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
+                                    attempts, paid_at, refund_of)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11)",
             )
             .bind(&b.id)
             .bind(&b.customer_id)
@@ -104,31 +106,37 @@ queries! {
             .bind(b.total_cents)
             .bind(&b.status)
             .bind(b.paid_at)
+            .bind(&b.refund_of)
             .execute(&mut *self)
             .await?;
-            for l in &new.lines {
-                sqlx::query(
-                    "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
-                                             amount_cents, description)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(&b.id)
-                .bind(l.position)
-                .bind(&l.product_id)
-                .bind(&l.subscription_id)
-                .bind(&l.kind)
-                .bind(&l.dimension)
-                .bind(&l.quantity)
-                .bind(l.amount_cents)
-                .bind(&l.description)
-                .execute(&mut *self)
-                .await?;
+            for line in &new.lines {
+                self.insert_bill_line(line).await?;
             }
             Ok(())
         }
 
-        /// Opens the next attempt on a collectible bill with a card on file; `None` when there is nothing to charge
-        /// or an attempt is under way.
+        async fn insert_bill_line(&mut self, l: &BillLine) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
+                                         amount_cents, description)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&l.bill_id)
+            .bind(l.position)
+            .bind(&l.product_id)
+            .bind(&l.subscription_id)
+            .bind(&l.kind)
+            .bind(&l.dimension)
+            .bind(&l.quantity)
+            .bind(l.amount_cents)
+            .bind(&l.description)
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+
+        /// Opens the next attempt on a collectible bill (a charge) or an unsettled refund bill with a card on file;
+        /// `None` when there is nothing to do or an attempt is under way.
         async fn open_attempt(&mut self, bill_id: &str, at: i64) -> Result<Option<StartedAttempt>> {
             let token: Option<(String,)> = sqlx::query_as(
                 "SELECT m.gateway_token FROM payment_methods m JOIN bills b ON b.customer_id = m.customer_id WHERE b.id = $1",
@@ -142,7 +150,7 @@ queries! {
             // The row lock of this UPDATE, and its re-checked condition, let only one opener win on PostgreSQL.
             let bill: Option<Bill> = sqlx::query_as(
                 "UPDATE bills SET attempts = attempts + 1, open_attempt = attempts + 1
-                 WHERE id = $1 AND status IN ('pending', 'failed') AND total_cents > 0 AND open_attempt IS NULL
+                 WHERE id = $1 AND status IN ('pending', 'failed') AND total_cents <> 0 AND open_attempt IS NULL
                  RETURNING *",
             )
             .bind(bill_id)
@@ -224,6 +232,41 @@ impl Store {
         })
     }
 
+    /// The bill that carries a subscription's fee for a month (R20), if one does.
+    pub async fn fee_bill(&self, subscription_id: &str, month: &str) -> Result<Option<Bill>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT b.* FROM monthly_fees_charged f JOIN bills b ON b.id = f.bill_id
+             WHERE f.subscription_id = $1 AND f.month = $2"
+        )
+        .bind(subscription_id)
+        .bind(month)
+        .fetch_optional(&mut *c)
+        .await?))
+    }
+
+    /// A subscription's sign-up bill, if it had one.
+    pub async fn signup_bill(&self, subscription_id: &str) -> Result<Option<Bill>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM bills WHERE subscription_id = $1 AND kind = 'signup'"
+        )
+        .bind(subscription_id)
+        .fetch_optional(&mut *c)
+        .await?))
+    }
+
+    /// The gateway's reference for the charge that paid a bill, which a refund of it names.
+    pub async fn charge_reference(&self, bill_id: &str) -> Result<Option<String>> {
+        read!(self, |c| {
+            let row: Option<(Option<String>,)> = sqlx::query_as(
+                "SELECT gateway_reference FROM payment_attempts WHERE bill_id = $1 AND outcome = 'succeeded'",
+            )
+            .bind(bill_id)
+            .fetch_optional(&mut *c)
+            .await?;
+            Ok(row.and_then(|(reference,)| reference))
+        })
+    }
+
     /// The customer's bills that a new card retries (R10): issued, unpaid, not void, with something to pay.
     pub async fn collectible_bills(&self, customer_id: &str) -> Result<Vec<Bill>> {
         read!(self, |c| {
@@ -263,8 +306,8 @@ impl Store {
         Ok(started)
     }
 
-    /// Opens the next attempt on a collectible bill with a card on file. `None` when the bill is paid, void, free,
-    /// already being charged, or the customer has no card.
+    /// Opens the next attempt on a collectible or refund bill with a card on file. `None` when the bill is paid,
+    /// void, free, already being charged, or the customer has no card.
     pub async fn begin_attempt(&self, bill_id: &str, at: i64) -> Result<Option<StartedAttempt>> {
         write!(self, |c| c.open_attempt(bill_id, at).await)
     }

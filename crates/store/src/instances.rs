@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use crate::{Result, Store, StoreError, queries, read, write};
+use crate::usage::{UsageQueries, UsageRecord};
+use crate::{Result, Store, StoreError, read, write};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Image {
@@ -36,47 +37,6 @@ pub struct OpenInstance {
 }
 
 /// One usage record to store.
-#[derive(Debug, Clone)]
-pub struct UsageRecord {
-    pub product_id: String,
-    pub record_id: String,
-    pub customer_id: String,
-    pub subscription_id: String,
-    pub dimension: String,
-    pub quantity: String,
-    pub configuration: Option<String>,
-    pub occurred_at: i64,
-    pub month: String,
-    pub received_at: i64,
-}
-
-queries! {
-    pub(crate) trait UsageQueries {
-        /// Inserts a record once; a second insert of the same (product, record id) does nothing (R15).
-        async fn insert_usage(&mut self, record: &UsageRecord) -> Result<bool> {
-            let done = sqlx::query(
-                "INSERT INTO usage_records (product_id, record_id, customer_id, subscription_id, dimension, quantity,
-                                            configuration, occurred_at, month, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (product_id, record_id) DO NOTHING",
-            )
-            .bind(&record.product_id)
-            .bind(&record.record_id)
-            .bind(&record.customer_id)
-            .bind(&record.subscription_id)
-            .bind(&record.dimension)
-            .bind(&record.quantity)
-            .bind(&record.configuration)
-            .bind(record.occurred_at)
-            .bind(&record.month)
-            .bind(record.received_at)
-            .execute(&mut *self)
-            .await?;
-            Ok(done.rows_affected() == 1)
-        }
-    }
-}
-
 impl Store {
     /// Attaches an image to a product; [`StoreError::Conflict`] when the image has a product already.
     pub async fn attach_image(&self, image: &Image) -> Result<()> {
@@ -177,22 +137,6 @@ impl Store {
             }
             Ok::<_, StoreError>(())
         })
-    }
-
-    /// The usage records of a customer's product, oldest first.
-    pub async fn usage_records(
-        &self,
-        customer_id: &str,
-        product_id: &str,
-    ) -> Result<Vec<(String, String, String, i64)>> {
-        read!(self, |c| Ok(sqlx::query_as(
-            "SELECT record_id, dimension, quantity, occurred_at FROM usage_records
-             WHERE customer_id = $1 AND product_id = $2 ORDER BY occurred_at, record_id",
-        )
-        .bind(customer_id)
-        .bind(product_id)
-        .fetch_all(&mut *c)
-        .await?))
     }
 
     /// The customer's persistent identifier with a seller, if one was made.

@@ -26,6 +26,7 @@ pub mod products;
 pub mod sellers;
 pub mod subscriptions;
 mod time;
+pub mod usage;
 
 pub use time::{instant, millis};
 

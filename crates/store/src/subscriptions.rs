@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::bills::{BillQueries, NewBill, StartedAttempt};
+use crate::bills::{BillLine, BillQueries, NewBill, StartedAttempt};
 use crate::outbox::{Email, OutboxQueries};
 use crate::{Result, Store, StoreError, queries, read, write};
 
@@ -24,6 +24,7 @@ pub struct CustomerSubscription {
     pub id: String,
     pub state: String,
     pub created_at: i64,
+    pub canceled_at: Option<i64>,
     pub product_id: String,
     pub product_code: String,
     pub product_name: String,
@@ -46,6 +47,27 @@ pub struct NewOrder<'a> {
     pub bill: Option<&'a NewBill>,
     /// Months whose monthly fee this order's bill charges (R20).
     pub fee_months: &'a [String],
+    pub emails: &'a [Email],
+}
+
+/// How a cancellation settles the month's fee (R23, R10).
+pub enum FeeSettlement<'a> {
+    /// Nothing to give back: no fee this month, or none of it unused.
+    Nothing,
+    /// The fee was collected: a refund bill pays the unused part back through the gateway.
+    Refund(&'a NewBill),
+    /// The bill carrying the fee is unpaid: a negative line reduces it, and nothing is refunded.
+    Reduce(&'a BillLine),
+    /// A pending subscription's unpaid sign-up bill is closed uncollected.
+    VoidSignup { bill_id: &'a str },
+}
+
+/// Everything a cancellation writes, in one transaction.
+pub struct Cancellation<'a> {
+    pub subscription_id: &'a str,
+    pub reason: &'a str,
+    pub at: i64,
+    pub settlement: FeeSettlement<'a>,
     pub emails: &'a [Email],
 }
 
@@ -101,6 +123,73 @@ impl Store {
         })
     }
 
+    /// Cancels a pending or active subscription with its settlement, and opens a refund bill's first attempt (to be
+    /// made by the caller). [`StoreError::Conflict`], writing nothing, when the subscription is canceled already or
+    /// the bill to reduce or void is no longer unpaid or has a charge under way.
+    pub async fn cancel_subscription(&self, cancellation: Cancellation<'_>) -> Result<Option<StartedAttempt>> {
+        write!(self, |c| {
+            let canceled = sqlx::query(
+                "UPDATE subscriptions SET state = 'canceled', cancel_reason = $1, canceled_at = $2
+                 WHERE id = $3 AND state <> 'canceled'",
+            )
+            .bind(cancellation.reason)
+            .bind(cancellation.at)
+            .bind(cancellation.subscription_id)
+            .execute(&mut *c)
+            .await?;
+            if canceled.rows_affected() == 0 {
+                return Err(StoreError::Conflict);
+            }
+            let mut attempt = None;
+            match cancellation.settlement {
+                FeeSettlement::Nothing => {}
+                FeeSettlement::Refund(bill) => {
+                    c.insert_bill(bill).await?;
+                    attempt = c.open_attempt(&bill.bill.id, cancellation.at).await?;
+                }
+                FeeSettlement::Reduce(line) => {
+                    let reduced = sqlx::query(
+                        "UPDATE bills SET total_cents = total_cents + $1
+                         WHERE id = $2 AND status IN ('pending', 'failed') AND open_attempt IS NULL",
+                    )
+                    .bind(line.amount_cents)
+                    .bind(&line.bill_id)
+                    .execute(&mut *c)
+                    .await?;
+                    if reduced.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    let (position,): (i64,) =
+                        sqlx::query_as("SELECT COALESCE(MAX(position), -1) + 1 FROM bill_lines WHERE bill_id = $1")
+                            .bind(&line.bill_id)
+                            .fetch_one(&mut *c)
+                            .await?;
+                    c.insert_bill_line(&BillLine {
+                        position,
+                        ..line.clone()
+                    })
+                    .await?;
+                }
+                FeeSettlement::VoidSignup { bill_id } => {
+                    let voided = sqlx::query(
+                        "UPDATE bills SET status = 'void'
+                         WHERE id = $1 AND status IN ('pending', 'failed') AND open_attempt IS NULL",
+                    )
+                    .bind(bill_id)
+                    .execute(&mut *c)
+                    .await?;
+                    if voided.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+            }
+            for email in cancellation.emails {
+                c.insert_email(email).await?;
+            }
+            Ok::<_, StoreError>(attempt)
+        })
+    }
+
     /// The customer's pending or active subscription to a product.
     pub async fn open_subscription(&self, customer_id: &str, product_id: &str) -> Result<Option<Subscription>> {
         read!(self, |c| {
@@ -127,15 +216,48 @@ impl Store {
     pub async fn open_subscriptions_of_customer(&self, customer_id: &str) -> Result<Vec<CustomerSubscription>> {
         read!(self, |c| {
             Ok(sqlx::query_as(
-            "SELECT s.id, s.state, s.created_at, p.id AS product_id, p.code AS product_code, p.name AS product_name,
-                    p.redirect_url, v.company_name
+                "SELECT s.id, s.state, s.created_at, s.canceled_at, p.id AS product_id, p.code AS product_code,
+                    p.name AS product_name, p.redirect_url, v.company_name
              FROM subscriptions s JOIN products p ON p.id = s.product_id JOIN sellers v ON v.id = p.seller_id
              WHERE s.customer_id = $1 AND s.state <> 'canceled' ORDER BY s.created_at, s.id",
+            )
+            .bind(customer_id)
+            .fetch_all(&mut *c)
+            .await?)
+        })
+    }
+
+    /// The customer's subscriptions that were open at some instant at or after `since`, oldest first: what the
+    /// billing page shows for the month starting then.
+    pub async fn subscriptions_of_customer_since(
+        &self,
+        customer_id: &str,
+        since: i64,
+    ) -> Result<Vec<CustomerSubscription>> {
+        read!(self, |c| {
+            Ok(sqlx::query_as(
+                "SELECT s.id, s.state, s.created_at, s.canceled_at, p.id AS product_id, p.code AS product_code,
+                    p.name AS product_name, p.redirect_url, v.company_name
+             FROM subscriptions s JOIN products p ON p.id = s.product_id JOIN sellers v ON v.id = p.seller_id
+             WHERE s.customer_id = $1 AND (s.canceled_at IS NULL OR s.canceled_at >= $2)
+             ORDER BY s.created_at, s.id",
+            )
+            .bind(customer_id)
+            .bind(since)
+            .fetch_all(&mut *c)
+            .await?)
+        })
+    }
+
+    /// The customer's subscriptions to a product, oldest first.
+    pub async fn subscriptions_to_product(&self, customer_id: &str, product_id: &str) -> Result<Vec<Subscription>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM subscriptions WHERE customer_id = $1 AND product_id = $2 ORDER BY created_at, id"
         )
         .bind(customer_id)
+        .bind(product_id)
         .fetch_all(&mut *c)
-        .await?)
-        })
+        .await?))
     }
 
     pub async fn add_activation_key(&self, key: &ActivationKey) -> Result<()> {

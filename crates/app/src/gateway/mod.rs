@@ -48,4 +48,14 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: &str,
         at: DateTime<Utc>,
     ) -> Result<ChargeResult, GatewayError>;
+
+    /// Pays back `amount` of an earlier charge, named by the reference the gateway gave it. The same idempotency
+    /// key always gives the first answer and moves money at most once.
+    async fn refund(
+        &self,
+        charge_reference: &str,
+        amount: Money,
+        idempotency_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ChargeResult, GatewayError>;
 }

@@ -1,7 +1,7 @@
 //! The sandbox gateway and its test cards (CONTRACT section 4): `4000000000000002` is refused when added,
 //! `4000000000000341` is accepted and every charge to it declined, any other valid number always succeeds.
-//! Charges are recorded in the database by idempotency key, so a retried charge returns its first answer even
-//! across restarts.
+//! Charges and refunds are recorded in the database by idempotency key, so a retried call returns its first answer
+//! even across restarts. A refund always succeeds: money goes back whatever the card does with new charges.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,6 +26,19 @@ pub struct SandboxGateway {
 impl SandboxGateway {
     pub fn new(store: Store) -> Self {
         SandboxGateway { store }
+    }
+
+    async fn record(&self, charge: SandboxCharge) -> Result<ChargeResult, GatewayError> {
+        let recorded = self
+            .store
+            .sandbox_charge(&charge)
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        Ok(ChargeResult {
+            succeeded: recorded.succeeded,
+            message: (!recorded.succeeded).then(|| "the card was declined".to_owned()),
+            reference: recorded.reference,
+        })
     }
 }
 
@@ -54,23 +67,33 @@ impl PaymentGateway for SandboxGateway {
         idempotency_key: &str,
         at: DateTime<Utc>,
     ) -> Result<ChargeResult, GatewayError> {
-        let charge = SandboxCharge {
+        self.record(SandboxCharge {
             idempotency_key: idempotency_key.to_owned(),
             payment_token: token.to_owned(),
             amount_cents: amount.cents(),
             succeeded: !token.starts_with(DECLINING_PREFIX),
             reference: format!("sbx_ch_{}", random_token::<12>()),
             created_at: tollgate_store::millis(at),
-        };
-        let recorded = self
-            .store
-            .sandbox_charge(&charge)
-            .await
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        Ok(ChargeResult {
-            succeeded: recorded.succeeded,
-            message: (!recorded.succeeded).then(|| "the card was declined".to_owned()),
-            reference: recorded.reference,
         })
+        .await
+    }
+
+    async fn refund(
+        &self,
+        charge_reference: &str,
+        amount: Money,
+        idempotency_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<ChargeResult, GatewayError> {
+        // Kept with the charges, negative, against the charge it pays back.
+        self.record(SandboxCharge {
+            idempotency_key: idempotency_key.to_owned(),
+            payment_token: charge_reference.to_owned(),
+            amount_cents: -amount.cents(),
+            succeeded: true,
+            reference: format!("sbx_re_{}", random_token::<12>()),
+            created_at: tollgate_store::millis(at),
+        })
+        .await
     }
 }

@@ -59,6 +59,31 @@ where
     }
 }
 
+/// The operator or a seller, for routes both may call (usage reports).
+pub enum OperatorOrSeller {
+    Operator,
+    Seller(Seller),
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for OperatorOrSeller
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let token = bearer(parts).ok_or(Error::Unauthenticated)?;
+        if is_operator(&state, token) {
+            return Ok(OperatorOrSeller::Operator);
+        }
+        match sellers::authenticate(&state, token).await? {
+            Some(seller) => Ok(OperatorOrSeller::Seller(seller)),
+            None => Err(Error::Unauthenticated.into()),
+        }
+    }
+}
+
 /// A seller, by `Bearer <API key>`; the operator's token is the wrong role (403).
 pub struct SellerAuth(pub Seller);
 

@@ -59,6 +59,38 @@ struct AlertHtml<'a> {
     f: &'a AlertFacts,
 }
 
+/// What the cancellation e-mail says: when access ended and why, and what happens to the money (R23).
+pub struct CancellationFacts {
+    pub customer_name: String,
+    pub product_name: String,
+    pub company_name: String,
+    pub support_contact: String,
+    pub canceled_at: String,
+    /// Why, in a sentence the customer can read ("You canceled it.").
+    pub reason: String,
+    /// The unused part of the month's fee paid back to the card.
+    pub refund: Option<Money>,
+    /// The unused part taken off an unpaid bill instead.
+    pub reduction: Option<Money>,
+    /// When usage up to the cancellation is billed: the next 1st.
+    pub usage_billed_on: String,
+    pub purchase_url: String,
+    pub billing_url: String,
+    pub operator_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/cancellation.txt")]
+struct CancellationText<'a> {
+    f: &'a CancellationFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/cancellation.html")]
+struct CancellationHtml<'a> {
+    f: &'a CancellationFacts,
+}
+
 /// A rendered message's two bodies.
 struct Bodies {
     text: String,
@@ -121,6 +153,21 @@ pub fn billing_alert(
         Bodies {
             text: AlertText { f: facts }.render()?,
             html: AlertHtml { f: facts }.render()?,
+        },
+        at,
+    ))
+}
+
+/// "Your {product} Subscription Has Been Canceled": one per subscription, whatever ended it.
+pub fn cancellation(subscription_id: &str, to: &str, facts: &CancellationFacts, at: Moment) -> anyhow::Result<Email> {
+    Ok(email(
+        format!("cancellation:{subscription_id}"),
+        to,
+        format!("Your {} Subscription Has Been Canceled", facts.product_name),
+        "cancellation",
+        Bodies {
+            text: CancellationText { f: facts }.render()?,
+            html: CancellationHtml { f: facts }.render()?,
         },
         at,
     ))

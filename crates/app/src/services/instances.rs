@@ -10,9 +10,10 @@ use tollgate_domain::instances::{hour_start, hours_due};
 use tollgate_domain::json::Object;
 use tollgate_domain::pricing::{COMPUTE_HOURS_PREFIX, ProductKind};
 use tollgate_domain::subscription::SubscriptionState;
-use tollgate_store::instances::{Image, Instance, UsageRecord};
+use tollgate_store::instances::{Image, Instance};
 use tollgate_store::products::Product;
 use tollgate_store::sellers::Seller;
+use tollgate_store::usage::UsageRecord;
 use tollgate_store::{StoreError, instant, millis};
 
 use crate::error::{Error, LicenseError, Result};

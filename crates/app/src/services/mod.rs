@@ -4,10 +4,13 @@
 pub mod accounts;
 pub mod activation;
 pub mod bills;
+pub mod cancellation;
 pub mod clock;
 pub mod instances;
 pub mod license;
+pub mod month_to_date;
 pub mod payments;
 pub mod products;
 pub mod purchase;
 pub mod sellers;
+pub mod usage;

@@ -94,12 +94,28 @@ async fn finish_attempt(
     started: StartedAttempt,
 ) -> Result<ChargeOutcome> {
     let bill = &started.bill;
-    let amount = Money::from_cents(bill.total_cents);
+    let refund = bill.kind == BillKind::Refund.as_str();
     let now = state.now().await?;
-    let result = match gateway
-        .charge(&started.gateway_token, amount, &started.idempotency_key(), now)
-        .await
-    {
+    let call = match &bill.refund_of {
+        Some(refunded) if refund => {
+            let reference = state
+                .store
+                .charge_reference(refunded)
+                .await?
+                .ok_or(Error::NotFound("the refunded charge"))?;
+            let amount = Money::from_cents(-bill.total_cents);
+            gateway
+                .refund(&reference, amount, &started.idempotency_key(), now)
+                .await
+        }
+        _ => {
+            let amount = Money::from_cents(bill.total_cents);
+            gateway
+                .charge(&started.gateway_token, amount, &started.idempotency_key(), now)
+                .await
+        }
+    };
+    let result = match call {
         Ok(result) => result,
         Err(GatewayError::CardRefused(reason)) => crate::gateway::ChargeResult {
             succeeded: false,
@@ -118,8 +134,14 @@ async fn finish_attempt(
         .await?
         .ok_or(Error::NotFound("customer"))?;
     let lines = state.store.bill_lines(&bill.id).await?;
-    let ledger = result.succeeded.then(|| collection(state, bill, &lines, now));
-    let emails = consequences_by_mail(state, &started, &lines, &customer, result.succeeded, now).await?;
+    let (ledger, emails) = match refund {
+        // The cancellation's e-mail told the customer about the refund already.
+        true => (result.succeeded.then(|| repayment(bill, &lines, now)), Vec::new()),
+        false => (
+            result.succeeded.then(|| collection(state, bill, &lines, now)),
+            consequences_by_mail(state, &started, &lines, &customer, result.succeeded, now).await?,
+        ),
+    };
     let signup = bill.kind == BillKind::Signup.as_str();
     let outcome = AttemptOutcome {
         bill_id: &bill.id,
@@ -180,6 +202,36 @@ fn collection(
             bill.id,
             products.join(", "),
             state.settings.fees.per_bill
+        ),
+        bill_id: Some(bill.id.clone()),
+        entries,
+    }
+}
+
+/// A refund in the ledger (R23, R28): the customer is paid back, and each seller is charged its part; the per-bill
+/// fee taken at collection is not returned.
+fn repayment(bill: &Bill, lines: &[BillLineView], at: chrono::DateTime<chrono::Utc>) -> LedgerTransaction {
+    let mut entries = vec![(CUSTOMER_PAYMENTS.to_owned(), -bill.total_cents)];
+    for line in lines {
+        let account = seller_account(&line.seller_id);
+        match entries.iter_mut().find(|(a, _)| *a == account) {
+            Some((_, amount)) => *amount += line.amount_cents,
+            None => entries.push((account, line.amount_cents)),
+        }
+    }
+    LedgerTransaction {
+        id: new_id(),
+        unique_key: format!("refund:{}", bill.id),
+        at: millis(at),
+        kind: "refund",
+        description: format!(
+            "refund bill {} paid back ({})",
+            bill.id,
+            lines
+                .iter()
+                .map(|l| l.product_code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         bill_id: Some(bill.id.clone()),
         entries,

@@ -225,6 +225,7 @@ fn signup_bill(offer: &Offer, customer: &Account, subscription: &Subscription) -
             attempts: 0,
             open_attempt: None,
             paid_at: None,
+            refund_of: None,
         },
         lines,
     }

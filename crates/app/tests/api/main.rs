@@ -9,6 +9,7 @@ mod crash;
 mod instances;
 mod license;
 mod mail;
+mod metering;
 mod openapi;
 mod products;
 mod purchase;

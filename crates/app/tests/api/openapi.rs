@@ -34,6 +34,7 @@ async fn openapi_describes_every_route() {
         ("/license/verify-product-subscription-by-tokens", "post"),
         ("/license/get-active-subscriptions-by-pid", "post"),
         ("/license/refresh-user-token", "post"),
+        ("/usage", "post"),
     ];
     for (path, method) in routes {
         assert!(

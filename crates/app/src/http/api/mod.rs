@@ -6,6 +6,7 @@ mod license;
 mod list;
 mod products;
 mod seller;
+mod usage;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(license::verify_by_tokens))
         .routes(routes!(license::active_by_pid))
         .routes(routes!(license::refresh_user_token))
+        .routes(routes!(usage::report))
         .split_for_parts();
     // Generated from the handlers' annotations once, at start-up.
     let document = Arc::new(document.to_json().expect("the OpenAPI document serializes"));
@@ -68,7 +70,7 @@ pub fn router() -> Router<AppState> {
     info(title = "Tollgate", description = "Billing, licensing and metering. Errors are {\"error\": {\"code\", \"message\"}}."),
     servers((url = "/api/v1")),
     modifiers(&Credentials),
-    tags((name = "products"), (name = "license"), (name = "machine images"), (name = "seller"), (name = "operator"))
+    tags((name = "products"), (name = "license"), (name = "machine images"), (name = "usage"), (name = "seller"), (name = "operator"))
 )]
 struct ApiDoc;
 

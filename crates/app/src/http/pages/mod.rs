@@ -2,6 +2,8 @@
 
 mod accounts;
 mod activate;
+mod billing;
+mod chart;
 mod mailbox;
 mod payment_method;
 mod purchase;
@@ -30,6 +32,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/purchase/{offering}", get(purchase::page).post(purchase::order))
         .route("/activate", get(activate::page).post(activate::new_key))
+        .route("/billing", get(billing::page))
+        .route("/billing/subscriptions/{code}", get(billing::subscription))
+        .route("/billing/subscriptions/{code}/cancel", post(billing::cancel))
         .route("/seller", get(seller::console))
         .route("/seller/join", post(seller::join))
         .route("/seller/api-keys", post(seller::create_key))

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tollgate_domain::Money;
-use tollgate_domain::pricing::{CUSTOM_PREFIX, Tier};
+use tollgate_domain::pricing::{CUSTOM_PREFIX, PriceSchedule, Tier};
 
 use super::{Layout, error_page, render, render_with};
 use crate::error::Error;
@@ -131,7 +131,7 @@ async fn page_for_offer(
             .clone()
             .unwrap_or_else(|| offer.seller.public_contact.clone()),
         description: product.description.clone(),
-        pricing: pricing_rows(&offer, &units),
+        pricing: pricing_rows(&offer.product.price, &units),
         terms_url: product.terms_url.clone(),
         amount_due: offer.charge.total(),
         breakdown,
@@ -143,8 +143,7 @@ async fn page_for_offer(
 }
 
 /// The pricing table: fees, usage tiers in their units, hourly prices per configuration.
-fn pricing_rows(offer: &Offer, units: &HashMap<String, String>) -> Vec<(String, String)> {
-    let schedule = &offer.product.price;
+pub(super) fn pricing_rows(schedule: &PriceSchedule, units: &HashMap<String, String>) -> Vec<(String, String)> {
     let pricing = &schedule.pricing;
     let mut rows = vec![
         ("One-time fee".to_owned(), format!("${}", pricing.signup_fee)),

@@ -1,0 +1,217 @@
+//! Application Billing (reference 4.3, CONTRACT section 4): the customer's one page for every product of every
+//! seller, each product's details with Cancel, and the cancellation itself (R23).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+use tollgate_domain::Money;
+use tollgate_domain::subscription::SubscriptionState;
+use tollgate_store::bills::Bill;
+
+use super::chart::{self, Series};
+use super::purchase::pricing_rows;
+use super::{Layout, error_page, render, render_with};
+use crate::error::Error;
+use crate::http::auth::{User, Visitor};
+use crate::http::form::PageForm;
+use crate::services::cancellation::{self, Settled};
+use crate::services::month_to_date::{MonthToDate, ProductMonth, month_to_date};
+use crate::services::products::{self, ProductView};
+use crate::services::purchase::describe_card;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "pages/billing.html")]
+struct BillingPage {
+    layout: Layout,
+    month_name: String,
+    as_of: String,
+    products: Vec<ProductMonth>,
+    focus: Option<String>,
+    unpaid: Vec<UnpaidBill>,
+    next_bill_on: String,
+    next_bill_estimate: Money,
+    card: Option<String>,
+    chart: String,
+}
+
+struct UnpaidBill {
+    issued_on: String,
+    kind: String,
+    status: String,
+    total: Money,
+}
+
+#[derive(Deserialize)]
+pub struct Focus {
+    #[serde(rename = "productCode")]
+    product_code: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, user: User, visitor: Visitor, Query(focus): Query<Focus>) -> Response {
+    let layout = Layout::new(&state, &visitor);
+    match month_to_date(&state, &user.account).await {
+        Ok(month) => render(billing_page(layout, month, focus.product_code)),
+        Err(error) => error_page(error, layout),
+    }
+}
+
+fn billing_page(layout: Layout, month: MonthToDate, focus: Option<String>) -> BillingPage {
+    // A focused product that the customer does not have shows the whole page.
+    let focus = focus.filter(|code| month.products.iter().any(|p| &p.code == code));
+    let mut products = month.products;
+    if let Some(code) = &focus {
+        products.retain(|p| &p.code == code);
+    }
+    let chart = chart::daily_usage(
+        &products
+            .iter()
+            .map(|p| Series {
+                label: &p.name,
+                daily: &p.daily,
+            })
+            .collect::<Vec<_>>(),
+    );
+    BillingPage {
+        layout,
+        month_name: month.month.long_name(),
+        as_of: month.now.format("%B %-d, %Y %H:%M UTC").to_string(),
+        products,
+        focus,
+        unpaid: month.unpaid.iter().map(unpaid_bill).collect(),
+        next_bill_on: month.next_bill_on.format("%B %-d, %Y").to_string(),
+        next_bill_estimate: month.next_bill_estimate,
+        card: month.card.as_ref().map(describe_card),
+        chart,
+    }
+}
+
+fn unpaid_bill(bill: &Bill) -> UnpaidBill {
+    UnpaidBill {
+        issued_on: tollgate_store::instant(bill.issued_at).format("%B %-d, %Y").to_string(),
+        kind: bill.kind.clone(),
+        status: bill.status.clone(),
+        total: Money::from_cents(bill.total_cents),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pages/subscription.html")]
+struct SubscriptionPage {
+    layout: Layout,
+    code: String,
+    name: String,
+    description: String,
+    company_name: String,
+    contact: String,
+    pricing: Vec<(String, String)>,
+    state: String,
+    since: String,
+    canceled_on: Option<String>,
+    open: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn subscription(
+    State(state): State<AppState>,
+    user: User,
+    visitor: Visitor,
+    Path(code): Path<String>,
+) -> Response {
+    let layout = Layout::new(&state, &visitor);
+    match subscription_page(&state, &user, &code, layout.clone(), None, None).await {
+        Ok(page) => render(page),
+        Err(error) => error_page(error, layout),
+    }
+}
+
+pub async fn cancel(State(state): State<AppState>, user: User, Path(code): Path<String>, form: PageForm) -> Response {
+    let layout = Layout::new(&state, &form.visitor);
+    let (notice, error) = match cancellation::cancel_by_customer(&state, &user.account, &code).await {
+        Ok(settled) => (Some(canceled_notice(settled)), None),
+        Err(error @ (Error::Busy(_) | Error::NotFound("subscription"))) => (None, Some(error)),
+        Err(error) => return error_page(error, layout),
+    };
+    let status = error.as_ref().map(Error::status);
+    match subscription_page(
+        &state,
+        &user,
+        &code,
+        layout.clone(),
+        notice,
+        error.map(|e| e.public_message()),
+    )
+    .await
+    {
+        Ok(page) => match status {
+            Some(status) => render_with(status, page),
+            None => render(page),
+        },
+        Err(error) => error_page(error, layout),
+    }
+}
+
+fn canceled_notice(settled: Settled) -> String {
+    let money = match settled {
+        Settled::Refunded(amount) => format!(" ${amount} of this month's fee has been refunded to your card."),
+        Settled::Reduced(amount) => format!(" Your unpaid bill has been reduced by ${amount}."),
+        Settled::Nothing => String::new(),
+    };
+    format!("Your subscription is canceled and access has ended.{money} Usage up to now is billed on the next 1st.")
+}
+
+async fn subscription_page(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    layout: Layout,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<SubscriptionPage, Error> {
+    let product = state
+        .store
+        .product_by_code(code)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let latest = state
+        .store
+        .subscriptions_to_product(&user.account.id, &product.id)
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("product"))?;
+    let seller = state
+        .store
+        .seller(&product.seller_id)
+        .await?
+        .ok_or(Error::NotFound("seller"))?;
+    let view = ProductView::load(state, product).await?;
+    let units: HashMap<String, String> = products::dimensions(state)
+        .await?
+        .into_iter()
+        .map(|d| (d.name, d.unit))
+        .collect();
+    let date = |at: i64| tollgate_store::instant(at).format("%B %-d, %Y").to_string();
+    let product = &view.product;
+    Ok(SubscriptionPage {
+        layout,
+        code: product.code.clone(),
+        name: product.name.clone(),
+        description: product.description.clone(),
+        contact: product
+            .support_contact
+            .clone()
+            .unwrap_or_else(|| seller.public_contact.clone()),
+        company_name: seller.company_name,
+        pricing: pricing_rows(&view.price, &units),
+        open: latest.state != SubscriptionState::Canceled.as_str(),
+        state: latest.state.clone(),
+        since: date(latest.created_at),
+        canceled_on: latest.canceled_at.map(date),
+        notice,
+        error,
+    })
+}

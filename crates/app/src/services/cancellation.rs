@@ -1,0 +1,249 @@
+//! Cancellation (reference 4.4, docs/rules.md R23): access ends at that instant; the unused part of the month's fee
+//! goes back to the customer, refunded through the gateway when it was collected, taken off the unpaid bill
+//! carrying it when it was not; one-time fees never; the customer is told by e-mail.
+
+use chrono::{DateTime, Utc};
+use tollgate_domain::Money;
+use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
+use tollgate_domain::calendar::Month;
+use tollgate_domain::proration::unused_after_today;
+use tollgate_domain::subscription::{CancelReason, SubscriptionState};
+use tollgate_store::accounts::Account;
+use tollgate_store::bills::{Bill, BillLine, NewBill};
+use tollgate_store::outbox::Email;
+use tollgate_store::products::Product;
+use tollgate_store::subscriptions::{Cancellation, FeeSettlement, Subscription};
+use tollgate_store::{StoreError, millis, new_id};
+
+use crate::error::{Error, Result};
+use crate::mail::compose::{self, CancellationFacts, Moment};
+use crate::services::payments;
+use crate::services::products::ProductView;
+use crate::state::AppState;
+
+/// A refund bill's event key: one cancellation per subscription (R20).
+const CANCELLATION_EVENT: &str = "cancellation";
+
+/// What a cancellation did with the month's fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    Nothing,
+    Refunded(Money),
+    Reduced(Money),
+}
+
+/// The customer cancels their pending or active subscription to a product.
+pub async fn cancel_by_customer(state: &AppState, customer: &Account, product_code: &str) -> Result<Settled> {
+    let product = state
+        .store
+        .product_by_code(product_code)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let subscription = state
+        .store
+        .open_subscription(&customer.id, &product.id)
+        .await?
+        .ok_or(Error::NotFound("subscription"))?;
+    cancel(state, customer, &product, &subscription, CancelReason::Customer).await
+}
+
+/// Cancels a subscription for any reason, in one transaction with its settlement and e-mail. A refund is then
+/// paid through the gateway; if the gateway cannot be reached the refund's attempt stays open and the scheduler
+/// finishes it with the same idempotency key.
+pub async fn cancel(
+    state: &AppState,
+    customer: &Account,
+    product: &Product,
+    subscription: &Subscription,
+    reason: CancelReason,
+) -> Result<Settled> {
+    let now = state.now().await?;
+    let mut refund_bill = None;
+    let mut reduction = None;
+    let mut void = None;
+    if subscription.state == SubscriptionState::Pending.as_str() {
+        // R10: nothing was collected; the sign-up bill is closed uncollected.
+        void = state
+            .store
+            .signup_bill(&subscription.id)
+            .await?
+            .filter(|b| BillStatus::parse(&b.status).is_some_and(BillStatus::is_collectible))
+            .map(|b| b.id);
+    } else if let Some(fee_bill) = state
+        .store
+        .fee_bill(&subscription.id, &Month::of(now).to_string())
+        .await?
+    {
+        let monthly_fee = ProductView::load_at(state, product.clone(), now)
+            .await?
+            .price
+            .pricing
+            .monthly_fee;
+        let unused = unused_after_today(monthly_fee, now);
+        match BillStatus::parse(&fee_bill.status) {
+            _ if unused.is_zero() => {}
+            Some(BillStatus::Paid) => refund_bill = Some(refund(&fee_bill, product, subscription, unused, now)),
+            Some(BillStatus::Pending | BillStatus::Failed) => {
+                reduction = Some(reducing_line(&fee_bill, product, subscription, unused, now))
+            }
+            Some(BillStatus::Void) | None => {}
+        }
+    }
+    let settled = match (&refund_bill, &reduction) {
+        (Some(bill), _) => Settled::Refunded(Money::from_cents(-bill.bill.total_cents)),
+        (_, Some(line)) => Settled::Reduced(Money::from_cents(-line.amount_cents)),
+        _ => Settled::Nothing,
+    };
+    let email = cancellation_email(state, customer, product, subscription, reason, settled, now).await?;
+    let settlement = match (&refund_bill, &reduction, void.as_deref()) {
+        (Some(bill), _, _) => FeeSettlement::Refund(bill),
+        (_, Some(line), _) => FeeSettlement::Reduce(line),
+        (_, _, Some(bill_id)) => FeeSettlement::VoidSignup { bill_id },
+        _ => FeeSettlement::Nothing,
+    };
+    let started = state
+        .store
+        .cancel_subscription(Cancellation {
+            subscription_id: &subscription.id,
+            reason: reason.as_str(),
+            at: millis(now),
+            settlement,
+            emails: std::slice::from_ref(&email),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => Error::Busy("the subscription changed while it was being canceled"),
+            other => other.into(),
+        })?;
+    if let Some(started) = started
+        && let Err(error) = payments::make_attempt(state, started).await
+    {
+        tracing::warn!(%error, subscription = %subscription.id, "refund not paid yet; it will be resumed");
+    }
+    Ok(settled)
+}
+
+/// A refund bill for the unused part of the fee collected on `fee_bill` (R6: negative).
+fn refund(
+    fee_bill: &Bill,
+    product: &Product,
+    subscription: &Subscription,
+    unused: Money,
+    now: DateTime<Utc>,
+) -> NewBill {
+    let id = new_id();
+    NewBill {
+        lines: vec![BillLine {
+            bill_id: id.clone(),
+            position: 0,
+            product_id: product.id.clone(),
+            subscription_id: subscription.id.clone(),
+            kind: LineKind::Refund.as_str().into(),
+            dimension: None,
+            quantity: None,
+            amount_cents: -unused.cents(),
+            description: unused_description(product, now),
+        }],
+        bill: Bill {
+            id,
+            customer_id: subscription.customer_id.clone(),
+            kind: BillKind::Refund.as_str().into(),
+            period: Month::of(now).to_string(),
+            subscription_id: Some(subscription.id.clone()),
+            event_key: Some(CANCELLATION_EVENT.into()),
+            issued_at: millis(now),
+            total_cents: -unused.cents(),
+            status: BillStatus::Pending.as_str().into(),
+            attempts: 0,
+            open_attempt: None,
+            paid_at: None,
+            refund_of: Some(fee_bill.id.clone()),
+        },
+    }
+}
+
+/// The negative `monthly_fee` line that takes the unused part off an unpaid bill (R23).
+fn reducing_line(
+    fee_bill: &Bill,
+    product: &Product,
+    subscription: &Subscription,
+    unused: Money,
+    now: DateTime<Utc>,
+) -> BillLine {
+    BillLine {
+        bill_id: fee_bill.id.clone(),
+        position: 0,
+        product_id: product.id.clone(),
+        subscription_id: subscription.id.clone(),
+        kind: LineKind::MonthlyFee.as_str().into(),
+        dimension: None,
+        quantity: None,
+        amount_cents: -unused.cents(),
+        description: unused_description(product, now),
+    }
+}
+
+fn unused_description(product: &Product, now: DateTime<Utc>) -> String {
+    format!(
+        "{}: unused part of the {} monthly fee after cancellation on {}",
+        product.name,
+        Month::of(now).long_name(),
+        now.format("%B %-d, %Y")
+    )
+}
+
+async fn cancellation_email(
+    state: &AppState,
+    customer: &Account,
+    product: &Product,
+    subscription: &Subscription,
+    reason: CancelReason,
+    settled: Settled,
+    now: DateTime<Utc>,
+) -> Result<Email> {
+    let seller = state
+        .store
+        .seller(&product.seller_id)
+        .await?
+        .ok_or(Error::NotFound("seller"))?;
+    let facts = CancellationFacts {
+        customer_name: customer.name.clone(),
+        product_name: product.name.clone(),
+        company_name: seller.company_name.clone(),
+        support_contact: product
+            .support_contact
+            .clone()
+            .unwrap_or_else(|| seller.public_contact.clone()),
+        canceled_at: now.format("%B %-d, %Y at %H:%M UTC").to_string(),
+        reason: match reason {
+            CancelReason::Customer => "You canceled it.",
+            CancelReason::Nonpayment => "We could not collect payment for it after three retries.",
+            CancelReason::UnpaidSignup => "The payment for the sign-up never succeeded.",
+            CancelReason::UnacceptedPriceChange => "You did not accept its new price before it took effect.",
+            CancelReason::Operator => "It was canceled by the operator.",
+        }
+        .into(),
+        refund: match settled {
+            Settled::Refunded(amount) => Some(amount),
+            _ => None,
+        },
+        reduction: match settled {
+            Settled::Reduced(amount) => Some(amount),
+            _ => None,
+        },
+        usage_billed_on: Month::of(now).next().start().format("%B %-d, %Y").to_string(),
+        purchase_url: state.settings.url(&format!("/purchase/{}", product.offering_code)),
+        billing_url: state.settings.url("/billing"),
+        operator_name: state.settings.operator_name.clone(),
+    };
+    let moment = Moment {
+        business: now,
+        infra: state.infra_clock.now(),
+    };
+    Ok(compose::cancellation(
+        &subscription.id,
+        &customer.email,
+        &facts,
+        moment,
+    )?)
+}

@@ -1,0 +1,178 @@
+//! What the Application Billing page shows (reference 4.3): every product the customer has had this month, from
+//! every seller, with the month's usage rated so far (R16, one rating for the page, the bills and the reports), the
+//! fees charged in the month, unpaid bills, and an estimate of the next bill.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, Utc};
+use rust_decimal::Decimal;
+use tollgate_domain::Money;
+use tollgate_domain::billing::{BillStatus, LineKind};
+use tollgate_domain::calendar::Month;
+use tollgate_domain::pricing::PriceSchedule;
+use tollgate_domain::rating::{graduated_after, tiers_for, usage_charge};
+use tollgate_domain::subscription::SubscriptionState;
+use tollgate_store::accounts::Account;
+use tollgate_store::bills::Bill;
+use tollgate_store::payments::PaymentMethod;
+use tollgate_store::subscriptions::CustomerSubscription;
+use tollgate_store::{instant, millis};
+
+use crate::error::{Error, Result};
+use crate::services::products::ProductView;
+use crate::state::AppState;
+
+pub struct MonthToDate {
+    pub month: Month,
+    pub now: DateTime<Utc>,
+    pub products: Vec<ProductMonth>,
+    pub unpaid: Vec<Bill>,
+    pub next_bill_on: DateTime<Utc>,
+    /// The next 1st's bill as it stands: this month's usage so far and next month's fees.
+    pub next_bill_estimate: Money,
+    pub card: Option<PaymentMethod>,
+}
+
+/// One product through the month: its subscriptions there (a cancel and resubscribe is one continuous month, R16).
+pub struct ProductMonth {
+    pub code: String,
+    pub name: String,
+    pub company_name: String,
+    /// The state of the latest subscription.
+    pub state: SubscriptionState,
+    /// When the latest subscription began, and when it ended if it did.
+    pub since: DateTime<Utc>,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub monthly_fee: Money,
+    pub usage: Vec<DimensionUsage>,
+    /// Sign-up, monthly and refund lines of bills issued in the month.
+    pub fees: Money,
+    pub usage_charges: Money,
+    /// The usage charge each day of the month added, unrounded: the chart's bars.
+    pub daily: Vec<Decimal>,
+}
+
+pub struct DimensionUsage {
+    pub dimension: String,
+    pub quantity: Decimal,
+    pub charge: Money,
+}
+
+impl ProductMonth {
+    pub fn is_open(&self) -> bool {
+        self.state != SubscriptionState::Canceled
+    }
+
+    pub fn total(&self) -> Money {
+        self.fees + self.usage_charges
+    }
+}
+
+pub async fn month_to_date(state: &AppState, customer: &Account) -> Result<MonthToDate> {
+    let now = state.now().await?;
+    let month = Month::of(now);
+    let subscriptions = state
+        .store
+        .subscriptions_of_customer_since(&customer.id, millis(month.start()))
+        .await?;
+    let usage = state.store.usage_of_customer(&customer.id, &month.to_string()).await?;
+    let bills = state.store.bills_of_customer(&customer.id).await?;
+    let lines = state.store.bill_lines_of_customer(&customer.id).await?;
+    let issued_this_month: HashMap<&str, &Bill> = bills
+        .iter()
+        .filter(|b| Month::of(instant(b.issued_at)) == month)
+        .map(|b| (b.id.as_str(), b))
+        .collect();
+
+    // One entry per product, in the order the customer first subscribed; the latest subscription speaks for it.
+    let mut by_product: Vec<(String, Vec<&CustomerSubscription>)> = Vec::new();
+    for s in &subscriptions {
+        match by_product.iter_mut().find(|(id, _)| *id == s.product_id) {
+            Some((_, list)) => list.push(s),
+            None => by_product.push((s.product_id.clone(), vec![s])),
+        }
+    }
+    let mut products = Vec::with_capacity(by_product.len());
+    let mut next_bill_estimate = Money::ZERO;
+    for (product_id, subs) in by_product {
+        let latest = subs.last().ok_or(Error::NotFound("subscription"))?;
+        let product = state
+            .store
+            .product(&product_id)
+            .await?
+            .ok_or(Error::NotFound("product"))?;
+        let view = ProductView::load_at(state, product, now).await?;
+        let (usage_rows, daily) = rate(&view.price, usage.iter().filter(|u| u.product_id == product_id), month)?;
+        let usage_charges = usage_rows.iter().map(|u| u.charge).sum();
+        let fees = lines
+            .iter()
+            .filter(|l| l.product_code == view.product.code && issued_this_month.contains_key(l.bill_id.as_str()))
+            .filter(|l| l.kind != LineKind::Usage.as_str())
+            .map(|l| Money::from_cents(l.amount_cents))
+            .sum();
+        let state_now = SubscriptionState::parse(&latest.state).unwrap_or(SubscriptionState::Canceled);
+        let monthly_fee = view.price.pricing.monthly_fee;
+        next_bill_estimate += usage_charges;
+        if state_now == SubscriptionState::Active {
+            next_bill_estimate += monthly_fee;
+        }
+        products.push(ProductMonth {
+            code: view.product.code.clone(),
+            name: view.product.name.clone(),
+            company_name: latest.company_name.clone(),
+            state: state_now,
+            since: instant(latest.created_at),
+            canceled_at: latest.canceled_at.map(instant),
+            monthly_fee,
+            usage: usage_rows,
+            fees,
+            usage_charges,
+            daily,
+        });
+    }
+    let unpaid = bills
+        .into_iter()
+        .filter(|b| BillStatus::parse(&b.status).is_some_and(BillStatus::is_collectible) && b.total_cents > 0)
+        .collect();
+    Ok(MonthToDate {
+        month,
+        now,
+        products,
+        unpaid,
+        next_bill_on: month.next().start(),
+        next_bill_estimate,
+        card: state.store.payment_method(&customer.id).await?,
+    })
+}
+
+/// The month's usage of one product per dimension, rated through its tiers, and the charge each day added.
+fn rate<'u>(
+    price: &PriceSchedule,
+    records: impl Iterator<Item = &'u tollgate_store::usage::UsageAmount>,
+    month: Month,
+) -> Result<(Vec<DimensionUsage>, Vec<Decimal>)> {
+    let mut daily = vec![Decimal::ZERO; month.days() as usize];
+    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    // Records come in time order: each one's charge is what it adds at its tier position.
+    for record in records {
+        let quantity: Decimal = record
+            .quantity
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", record.quantity))?;
+        let total = totals.entry(record.dimension.clone()).or_default();
+        if let Some(tiers) = tiers_for(&price.pricing, &record.dimension) {
+            let day = instant(record.occurred_at).day0() as usize;
+            daily[day] += graduated_after(tiers, *total, quantity);
+        }
+        *total += quantity;
+    }
+    let usage = totals
+        .into_iter()
+        .map(|(dimension, quantity)| DimensionUsage {
+            charge: usage_charge(&price.pricing, &dimension, quantity),
+            dimension,
+            quantity,
+        })
+        .collect();
+    Ok((usage, daily))
+}
