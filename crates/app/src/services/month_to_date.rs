@@ -45,7 +45,7 @@ pub struct ProductMonth {
     pub canceled_at: Option<DateTime<Utc>>,
     pub monthly_fee: Money,
     pub usage: Vec<DimensionUsage>,
-    /// Sign-up, monthly and refund lines of bills issued in the month.
+    /// Sign-up, monthly and refund lines of bills issued in the month, void ones left out.
     pub fees: Money,
     pub usage_charges: Money,
     /// The usage charge each day of the month added, unrounded: the chart's bars.
@@ -78,9 +78,10 @@ pub async fn month_to_date(state: &AppState, customer: &Account) -> Result<Month
     let usage = state.store.usage_of_customer(&customer.id, &month.to_string()).await?;
     let bills = state.store.bills_of_customer(&customer.id).await?;
     let lines = state.store.bill_lines_of_customer(&customer.id).await?;
+    // Fees of void bills were never owed (R10).
     let issued_this_month: HashMap<&str, &Bill> = bills
         .iter()
-        .filter(|b| Month::of(instant(b.issued_at)) == month)
+        .filter(|b| Month::of(instant(b.issued_at)) == month && b.status != BillStatus::Void.as_str())
         .map(|b| (b.id.as_str(), b))
         .collect();
 

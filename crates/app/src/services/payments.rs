@@ -96,8 +96,8 @@ async fn finish_attempt(
     let bill = &started.bill;
     let refund = bill.kind == BillKind::Refund.as_str();
     let now = state.now().await?;
-    let call = match &bill.refund_of {
-        Some(refunded) if refund => {
+    let call = match (refund, &bill.refund_of) {
+        (true, Some(refunded)) => {
             let reference = state
                 .store
                 .charge_reference(refunded)
@@ -108,7 +108,8 @@ async fn finish_attempt(
                 .refund(&reference, amount, &started.idempotency_key(), now)
                 .await
         }
-        _ => {
+        (true, None) => return Err(anyhow::anyhow!("refund bill {} names no refunded bill", bill.id).into()),
+        (false, _) => {
             let amount = Money::from_cents(bill.total_cents);
             gateway
                 .charge(&started.gateway_token, amount, &started.idempotency_key(), now)

@@ -359,6 +359,28 @@ async fn as18_one_pid_per_customer_and_seller(backend: Backend) {
     )
     .await;
     assert_eq!((status, code(&answer)), (StatusCode::FORBIDDEN, Some("AccessDenied")));
+
+    // The customer cancels Y: the seller's queries see it at once.
+    let y_code = y["product_code"].as_str().unwrap();
+    customer
+        .submit(&format!("/billing/subscriptions/{y_code}/cancel"), &[])
+        .await;
+    let (_, active) = license(
+        &app,
+        "get-active-subscriptions-by-pid",
+        Some(&bearer(&s)),
+        json!({"persistent_identifier": pid}),
+    )
+    .await;
+    assert_eq!(active, json!({"product_codes": [x["product_code"]]}));
+    let (_, verified) = license(
+        &app,
+        "verify-product-subscription-by-pid",
+        Some(&bearer(&s)),
+        json!({"persistent_identifier": pid, "product_code": y_code}),
+    )
+    .await;
+    assert_eq!(verified, json!({"subscribed": false}));
     app.finish().await;
 }
 

@@ -551,5 +551,6 @@ async fn canceling_a_pending_subscription_voids_its_signup_bill(backend: Backend
     assert_eq!(app.bills_of("ann@example.com").await[0]["attempts"], 1);
     let (_, html) = customer.page("/billing").await;
     assert!(!html.contains("unpaid-bills"));
+    assert!(unescape(&html).contains("data-fees>$0.00<"), "nothing was owed: {html}");
     app.finish().await;
 }
