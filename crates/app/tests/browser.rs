@@ -1,5 +1,6 @@
 //! The purchase pipeline in a real browser (headless Chromium through chromedriver), as a new customer goes through
-//! it: from the seller's purchase link to the seller's own site with the activation key. It needs Chromium and
+//! it: from the seller's purchase link to the seller's own site with the activation key, then to the Application
+//! Billing page and the cancellation of what was bought. It needs Chromium and
 //! chromedriver, so it runs only when TOLLGATE_E2E=1; it saves a screenshot of every page under
 //! target/e2e-screenshots/.
 
@@ -33,7 +34,7 @@ const WAIT: Duration = Duration::from_secs(15);
 const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/e2e-screenshots");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_new_customer_buys_and_lands_on_the_sellers_site() {
+async fn a_new_customer_buys_lands_on_the_sellers_site_and_cancels_from_billing() {
     if std::env::var("TOLLGATE_E2E").as_deref() != Ok("1") {
         eprintln!("TOLLGATE_E2E is not 1: the browser test is skipped");
         return;
@@ -57,6 +58,7 @@ async fn a_new_customer_buys_and_lands_on_the_sellers_site() {
     let journey = tokio::spawn(journey(
         browser.clone(),
         app.url(&format!("/purchase/{}", product["offering_code"].as_str().unwrap())),
+        app.url("/billing"),
         site.clone(),
         product,
     ))
@@ -68,7 +70,7 @@ async fn a_new_customer_buys_and_lands_on_the_sellers_site() {
     app.finish().await;
 }
 
-async fn journey(browser: Client, purchase_url: String, site: SellerSite, product: Value) {
+async fn journey(browser: Client, purchase_url: String, billing_url: String, site: SellerSite, product: Value) {
     let shots = Screenshots::new();
 
     // Not signed in: the purchase link sends the visitor to the login page, and back afterwards.
@@ -143,6 +145,61 @@ async fn journey(browser: Client, purchase_url: String, site: SellerSite, produc
         product["product_code"].as_str(),
         "{query:?}"
     );
+
+    // Application Billing: the product with what was charged this month, the chart, and Cancel.
+    let code = product["product_code"].as_str().unwrap();
+    browser.goto(&billing_url).await.unwrap();
+    let section = wait_for(&browser, &format!("product-{code}")).await;
+    let fees = section
+        .find(Locator::Css("[data-fees]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(fees, "$9.67");
+    assert!(
+        browser.find(Locator::Id("usage-chart")).await.is_ok(),
+        "the month's chart"
+    );
+    assert_eq!(text_of(&browser, "next-bill-date").await, "July 1, 2027");
+    shots.take(&browser, "08-billing").await;
+
+    section
+        .find(Locator::LinkText("View/Cancel Application"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let cancel = wait_for(&browser, "cancel-subscription").await;
+    assert_eq!(text_of(&browser, "seller-contact").await, "help@example.com");
+    shots.take(&browser, "09-subscription").await;
+    cancel.click().await.unwrap();
+    // Canceled on June 17, day 17 of 30: 10.00 × 13/30 back.
+    let notice = wait_for(&browser, "canceled-notice").await.text().await.unwrap();
+    assert!(notice.contains("$4.33"), "{notice}");
+    assert!(browser.find(Locator::Id("cancel-subscription")).await.is_err());
+    shots.take(&browser, "10-canceled").await;
+
+    browser.goto(&billing_url).await.unwrap();
+    let section = wait_for(&browser, &format!("product-{code}")).await;
+    let status = section
+        .find(Locator::Css(".status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status, "canceled");
+    let fees = section
+        .find(Locator::Css("[data-fees]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(fees, "$5.34", "9.67 less the 4.33 refund");
 }
 
 async fn wait_for(browser: &Client, id: &str) -> Element {
