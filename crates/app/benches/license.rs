@@ -8,8 +8,14 @@
 //! changes the number of active subscriptions (100,000 by default). Without `--bench` (as `cargo test --benches`
 //! runs it) it makes a small pass only, to show that it still works.
 
+#[path = "support/database.rs"]
+mod database;
+#[path = "support/subscribers.rs"]
+mod subscribers;
 mod support;
 
+use database::Database;
+use subscribers::{Subscriber, subscriber};
 use support::{Run, TempDir, cpu_time, machine, measure};
 
 use std::sync::Arc;
@@ -21,7 +27,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 use tokio::task::JoinSet;
 use tollgate::config::ServeArgs;
 use tollgate::secrets::{random_token, sha256_hex};
@@ -29,11 +34,9 @@ use tollgate::services::{products, sellers};
 use tollgate::startup::Application;
 use tollgate::state::AppState;
 use tollgate_domain::codes::activation_key;
-use tollgate_store::accounts::Account;
-use tollgate_store::license::{DerivedKey, NewIdentities};
+use tollgate_store::license::DerivedKey;
 use tollgate_store::products::Product;
-use tollgate_store::subscriptions::{ActivationKey, NewOrder, Subscription};
-use tollgate_store::{Backend, millis, new_id};
+use tollgate_store::{Backend, millis};
 
 /// The server's secret key on PostgreSQL, where it must be configured: any fixed 32 bytes do for a benchmark.
 const SECRET_KEY: [u8; 32] = [7; 32];
@@ -410,53 +413,9 @@ async fn seed_customer(
     keyed: bool,
     now: i64,
 ) -> anyhow::Result<Ids> {
-    let email = format!("customer{i}@bench.example");
-    let account = Account {
-        id: new_id(),
-        email: email.clone(),
-        email_normalized: email,
-        name: format!("Customer {i}"),
-        password_hash: password_hash.to_owned(),
-        created_at: now,
-    };
-    state.store.create_account(&account).await?;
-    let subscription = Subscription {
-        id: new_id(),
-        customer_id: account.id.clone(),
-        product_id: product.id.clone(),
-        state: if canceled { "canceled" } else { "active" }.to_owned(),
-        cancel_reason: canceled.then(|| "customer".to_owned()),
-        created_at: now,
-        activated_at: Some(now),
-        canceled_at: canceled.then_some(now),
-    };
-    let key = ActivationKey {
-        key_hash: sha256_hex(&activation_key(rand::random())),
-        customer_id: account.id.clone(),
-        product_id: product.id.clone(),
-        created_at: now,
-    };
-    state
-        .store
-        .place_order(NewOrder {
-            subscription: &subscription,
-            activation_key: &key,
-            bill: None,
-            fee_months: &[],
-            emails: &[],
-        })
-        .await?;
-    let identities = state
-        .store
-        .identities(NewIdentities {
-            customer_id: &account.id,
-            product_id: &product.id,
-            seller_id: &product.seller_id,
-            user_token: &format!("{{UserToken}}{}", random_token::<32>()),
-            persistent_identifier: &format!("pid_{}", random_token::<24>()),
-            at: now,
-        })
-        .await?;
+    let Subscriber {
+        account, identities, ..
+    } = subscriber(state, product, password_hash, i, canceled, now).await?;
     let key_pair = match keyed {
         true => {
             let secret = random_token::<30>();
@@ -583,95 +542,4 @@ fn print_report(
             n => format!("{n} answers were not false"),
         }
     );
-}
-
-/// The run's own database: an SQLite file in a temporary folder, or a PostgreSQL database made from the admin URL
-/// in BENCH_DATABASE_URL. Removed by [`Database::remove`]; the folder also when the run fails.
-struct Database {
-    url: String,
-    place: Place,
-}
-
-enum Place {
-    Sqlite(TempDir),
-    Postgres { admin_url: String, name: String },
-}
-
-impl Database {
-    async fn create() -> anyhow::Result<Database> {
-        let admin_url = std::env::var("BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty());
-        let Some(admin_url) = admin_url else {
-            let dir = TempDir::new();
-            return Ok(Database {
-                url: format!("sqlite://{}", dir.0.join("tollgate.db").display()),
-                place: Place::Sqlite(dir),
-            });
-        };
-        ensure!(
-            admin_url.starts_with("postgres://") || admin_url.starts_with("postgresql://"),
-            "BENCH_DATABASE_URL must be a postgres:// URL"
-        );
-        let name = format!("tollgate_bench_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .context("connecting to BENCH_DATABASE_URL")?;
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .with_context(|| format!("creating the database {name}"))?;
-        admin.close().await.ok();
-        Ok(Database {
-            url: with_database(&admin_url, &name),
-            place: Place::Postgres { admin_url, name },
-        })
-    }
-
-    fn is_postgres(&self) -> bool {
-        matches!(self.place, Place::Postgres { .. })
-    }
-
-    fn backend(&self) -> &'static str {
-        match self.place {
-            Place::Sqlite(_) => "SQLite",
-            Place::Postgres { .. } => "PostgreSQL",
-        }
-    }
-
-    /// The SQLite file and its WAL, in bytes.
-    fn size(&self) -> Option<u64> {
-        let Place::Sqlite(dir) = &self.place else {
-            return None;
-        };
-        let files = std::fs::read_dir(&dir.0).ok()?;
-        Some(files.filter_map(|f| f.ok()?.metadata().ok()).map(|m| m.len()).sum())
-    }
-
-    async fn remove(self) {
-        if let Place::Postgres { admin_url, name } = &self.place
-            && let Ok(mut admin) = PgConnection::connect(admin_url).await
-        {
-            let dropped = admin
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await;
-            if let Err(e) = dropped {
-                eprintln!("could not drop the database {name}: {e}");
-            }
-            admin.close().await.ok();
-        }
-    }
-}
-
-/// The admin URL with its database replaced by `name`, its query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let host_end = base.find("://").map_or(0, |i| i + 3);
-    let cut = base[host_end..].find('/').map_or(base.len(), |i| host_end + i);
-    let mut out = format!("{}/{name}", &base[..cut]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }

@@ -77,7 +77,7 @@ impl Store {
             .bind(instance.launched_at)
             .execute(&mut *c)
             .await?;
-            c.insert_usage(first_hour).await?;
+            c.add_usage(std::slice::from_ref(first_hour)).await?;
             Ok::<_, StoreError>(())
         })
     }
@@ -131,9 +131,7 @@ impl Store {
             .execute(&mut *c)
             .await?;
             if claimed.rows_affected() == 1 {
-                for hour in hours {
-                    c.insert_usage(hour).await?;
-                }
+                c.add_usage(hours).await?;
             }
             Ok::<_, StoreError>(())
         })

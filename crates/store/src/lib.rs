@@ -91,6 +91,40 @@ macro_rules! write {
 }
 pub(crate) use write;
 
+/// Placeholders for `rows` rows of `columns` values: `(?, ?), (?, ?)` for SQLite, `($1, $2), ($3, $4)` for
+/// PostgreSQL. SQLite gets anonymous ones: it looks each named one up among those before it, which made thousands
+/// of `$n` in one statement cost more than the inserts themselves.
+pub(crate) fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => sql.push('?'),
+                Backend::Postgres => sql.push_str(&format!("${}", row * columns + column + 1)),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// The backend of a connection type, for the few statements whose text differs between the dialects.
+pub(crate) trait Dialect {
+    const BACKEND: Backend;
+}
+
+impl Dialect for sqlx::SqliteConnection {
+    const BACKEND: Backend = Backend::Sqlite;
+}
+
+impl Dialect for sqlx::PgConnection {
+    const BACKEND: Backend = Backend::Postgres;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique key refused the write: the thing exists already (the caller knows which key it meant).
@@ -211,7 +245,7 @@ impl Store {
             Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        self.backfill_day_totals().await
     }
 
     pub async fn close(&self) {

@@ -41,6 +41,22 @@ pub struct Owner {
     pub scope_id: String,
 }
 
+/// The owner of one of several user tokens or persistent identifiers looked up at once.
+#[derive(Debug, Clone, FromRow)]
+pub struct KeyOwner {
+    /// The token or identifier.
+    pub key: String,
+    pub customer_id: String,
+    /// The product of a user token, the seller of a persistent identifier.
+    pub scope_id: String,
+}
+
+point_row!(KeyOwner {
+    key,
+    customer_id,
+    scope_id
+});
+
 /// Candidates for a customer's new identities, kept only when the customer has none yet.
 pub struct NewIdentities<'a> {
     pub customer_id: &'a str,
@@ -137,6 +153,40 @@ impl Store {
         .bind(token)
         .fetch_optional(&mut *c)
         .await?))
+    }
+
+    /// The owners of the user tokens among `tokens`; unknown ones are left out.
+    pub async fn user_token_owners(&self, tokens: &[&str]) -> Result<Vec<KeyOwner>> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.point_rows(
+            |backend| {
+                format!(
+                    "SELECT token AS key, customer_id, product_id AS scope_id FROM user_tokens WHERE token IN {}",
+                    crate::placeholders(backend, 1, tokens.len())
+                )
+            },
+            tokens,
+        )
+        .await
+    }
+
+    /// The owners of the persistent identifiers among `pids`; unknown ones are left out.
+    pub async fn pid_owners(&self, pids: &[&str]) -> Result<Vec<KeyOwner>> {
+        if pids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.point_rows(
+            |backend| {
+                format!(
+                    "SELECT pid AS key, customer_id, seller_id AS scope_id FROM persistent_identifiers WHERE pid IN {}",
+                    crate::placeholders(backend, 1, pids.len())
+                )
+            },
+            pids,
+        )
+        .await
     }
 
     /// The current user token of a customer for a product.

@@ -72,6 +72,34 @@ impl SqliteReaders {
     }
 }
 
+impl SqliteReaders {
+    /// Every row of `sql`, whose anonymous `?` placeholders take `params` in order.
+    fn all_rows<T>(&self, sql: &str, params: &[&str], map: fn(&Row) -> rusqlite::Result<T>) -> Result<Vec<T>> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let connection = match taken {
+            Some(connection) => connection,
+            None => self.open()?,
+        };
+        let rows = (|| {
+            let mut statement = connection.prepare_cached(sql)?;
+            for (n, value) in params.iter().enumerate() {
+                statement.raw_bind_parameter(n + 1, value)?;
+            }
+            let mut rows = statement.raw_query();
+            let mut all = Vec::new();
+            while let Some(row) = rows.next()? {
+                all.push(map(row)?);
+            }
+            Ok::<_, rusqlite::Error>(all)
+        })();
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(connection);
+        }
+        Ok(rows?)
+    }
+}
+
 fn query_first<T>(
     connection: &Connection,
     sql: &str,
@@ -125,6 +153,27 @@ impl Store {
                     .iter()
                     .fold(sqlx::query_as::<_, T>(sql), |query, param| query.bind(*param));
                 Ok(query.fetch_optional(pool).await?)
+            }
+        }
+    }
+}
+
+impl Store {
+    /// The rows of a read by a list of keys, on the calling thread with SQLite. `sql` makes the statement for a
+    /// backend, with the keys' placeholders from [`crate::placeholders`].
+    pub(crate) async fn point_rows<T: PointRow>(
+        &self,
+        sql: impl Fn(crate::Backend) -> String,
+        params: &[&str],
+    ) -> Result<Vec<T>> {
+        match &self.db {
+            Db::Sqlite { point, .. } => point.all_rows(&sql(crate::Backend::Sqlite), params, T::from_sqlite),
+            Db::Postgres(pool) => {
+                let text = sqlx::AssertSqlSafe(sql(crate::Backend::Postgres));
+                let query = params
+                    .iter()
+                    .fold(sqlx::query_as::<_, T>(text), |query, param| query.bind(*param));
+                Ok(query.fetch_all(pool).await?)
             }
         }
     }

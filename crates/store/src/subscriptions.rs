@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use crate::bills::{BillLine, BillQueries, NewBill, StartedAttempt};
 use crate::outbox::{Email, OutboxQueries};
+use crate::point_read::point_row;
 use crate::{Result, Store, StoreError, queries, read, write};
 
 #[derive(Debug, Clone, FromRow)]
@@ -17,6 +18,17 @@ pub struct Subscription {
     pub activated_at: Option<i64>,
     pub canceled_at: Option<i64>,
 }
+
+point_row!(Subscription {
+    id,
+    customer_id,
+    product_id,
+    state,
+    cancel_reason,
+    created_at,
+    activated_at,
+    canceled_at
+});
 
 /// A subscription with what a customer's pages show of its product and seller.
 #[derive(Debug, Clone, FromRow)]
@@ -247,6 +259,24 @@ impl Store {
             .fetch_all(&mut *c)
             .await?)
         })
+    }
+
+    /// Every subscription of these customers, oldest first.
+    pub async fn subscriptions_of_customers(&self, customer_ids: &[&str]) -> Result<Vec<Subscription>> {
+        if customer_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.point_rows(
+            |backend| {
+                format!(
+                    "SELECT id, customer_id, product_id, state, cancel_reason, created_at, activated_at, canceled_at
+                     FROM subscriptions WHERE customer_id IN {} ORDER BY created_at, id",
+                    crate::placeholders(backend, 1, customer_ids.len())
+                )
+            },
+            customer_ids,
+        )
+        .await
     }
 
     /// The customer's subscriptions to a product, oldest first.

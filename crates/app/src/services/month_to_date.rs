@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tollgate_domain::Money;
 use tollgate_domain::billing::{BillStatus, LineKind};
@@ -16,6 +16,7 @@ use tollgate_store::accounts::Account;
 use tollgate_store::bills::Bill;
 use tollgate_store::payments::PaymentMethod;
 use tollgate_store::subscriptions::CustomerSubscription;
+use tollgate_store::usage::DailyUsage;
 use tollgate_store::{instant, millis};
 
 use crate::error::{Error, Result};
@@ -149,21 +150,22 @@ pub async fn month_to_date(state: &AppState, customer: &Account) -> Result<Month
 /// The month's usage of one product per dimension, rated through its tiers, and the charge each day added.
 fn rate<'u>(
     price: &PriceSchedule,
-    records: impl Iterator<Item = &'u tollgate_store::usage::UsageAmount>,
+    days: impl Iterator<Item = &'u DailyUsage>,
     month: Month,
 ) -> Result<(Vec<DimensionUsage>, Vec<Decimal>)> {
     let mut daily = vec![Decimal::ZERO; month.days() as usize];
     let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
-    // Records come in time order: each one's charge is what it adds at its tier position.
-    for record in records {
-        let quantity: Decimal = record
+    // Days come in order: each day's charge is what its usage adds at the month's tier position so far.
+    for usage in days {
+        let quantity: Decimal = usage
             .quantity
             .parse()
-            .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", record.quantity))?;
-        let total = totals.entry(record.dimension.clone()).or_default();
-        if let Some(tiers) = tiers_for(&price.pricing, &record.dimension) {
-            let day = instant(record.occurred_at).day0() as usize;
-            daily[day] += graduated_after(tiers, *total, quantity);
+            .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", usage.quantity))?;
+        let total = totals.entry(usage.dimension.clone()).or_default();
+        if let Some(tiers) = tiers_for(&price.pricing, &usage.dimension)
+            && let Some(day) = usize::try_from(usage.day - 1).ok().and_then(|d| daily.get_mut(d))
+        {
+            *day += graduated_after(tiers, *total, quantity);
         }
         *total += quantity;
     }

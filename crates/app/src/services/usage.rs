@@ -59,6 +59,7 @@ pub async fn ingest(state: &AppState, meter: &Meter<'_>, body: &Value) -> Result
     }
     let now = state.now().await?;
     let mut lookups = Lookups::new(state, meter, now).await?;
+    lookups.prefetch(records).await?;
     let mut results = Vec::with_capacity(records.len());
     let mut rows = Vec::with_capacity(records.len());
     // For each row, the result it answers.
@@ -97,6 +98,8 @@ struct Lookups<'a> {
     user_tokens: HashMap<String, Option<Owner>>,
     pids: HashMap<String, Option<Owner>>,
     subscriptions: HashMap<(String, String), Vec<Subscription>>,
+    /// Customers whose subscriptions were all read by [`Lookups::prefetch`].
+    prefetched: HashSet<String>,
 }
 
 /// A record's fields once its shape is right.
@@ -135,7 +138,49 @@ impl<'a> Lookups<'a> {
             user_tokens: HashMap::new(),
             pids: HashMap::new(),
             subscriptions: HashMap::new(),
+            prefetched: HashSet::new(),
         })
+    }
+
+    /// Reads the owners of every user token and PID the records name, and their customers' subscriptions, in
+    /// three reads for the whole batch rather than some for each record.
+    async fn prefetch(&mut self, records: &[Value]) -> Result<()> {
+        let named = |field: &str| -> Vec<&str> {
+            let mut keys: Vec<&str> = records.iter().filter_map(|r| r.get(field)?.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        };
+        let (tokens, pids) = (named("user_token"), named("persistent_identifier"));
+        let store = &self.state.store;
+        let (token_owners, pid_owners) = (store.user_token_owners(&tokens).await?, store.pid_owners(&pids).await?);
+        let mut customers: Vec<&str> = Vec::new();
+        for (asked, owners, known) in [
+            (&tokens, &token_owners, &mut self.user_tokens),
+            (&pids, &pid_owners, &mut self.pids),
+        ] {
+            known.extend(asked.iter().map(|key| ((*key).to_owned(), None)));
+            for owner in owners {
+                customers.push(&owner.customer_id);
+                known.insert(
+                    owner.key.clone(),
+                    Some(Owner {
+                        customer_id: owner.customer_id.clone(),
+                        scope_id: owner.scope_id.clone(),
+                    }),
+                );
+            }
+        }
+        customers.sort_unstable();
+        customers.dedup();
+        for subscription in store.subscriptions_of_customers(&customers).await? {
+            self.subscriptions
+                .entry((subscription.customer_id.clone(), subscription.product_id.clone()))
+                .or_default()
+                .push(subscription);
+        }
+        self.prefetched.extend(customers.into_iter().map(str::to_owned));
+        Ok(())
     }
 
     /// The contract's checks, in its order: shape, product and dimension, customer, window, subscription.
@@ -249,6 +294,9 @@ impl<'a> Lookups<'a> {
 
     async fn subscriptions(&mut self, customer_id: &str, product_id: &str) -> Result<&[Subscription]> {
         let key = (customer_id.to_owned(), product_id.to_owned());
+        if !self.subscriptions.contains_key(&key) && self.prefetched.contains(customer_id) {
+            return Ok(&[]);
+        }
         if !self.subscriptions.contains_key(&key) {
             let found = self
                 .state

@@ -14,6 +14,7 @@ on_both_backends!(
     as3_cancellation_refunds_the_unused_fee_and_ends_access,
     as20_resubscribing_pays_again_and_keeps_the_identities,
     canceling_a_pending_subscription_voids_its_signup_bill,
+    r14_previous_month_usage_is_accepted_and_marked_late_once_its_month_is_over,
 );
 
 const CARD: &str = "4242424242424242";
@@ -552,5 +553,56 @@ async fn canceling_a_pending_subscription_voids_its_signup_bill(backend: Backend
     let (_, html) = customer.page("/billing").await;
     assert!(!html.contains("unpaid-bills"));
     assert!(unescape(&html).contains("data-fees>$0.00<"), "nothing was owed: {html}");
+    app.finish().await;
+}
+
+async fn r14_previous_month_usage_is_accepted_and_marked_late_once_its_month_is_over(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let seller = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&seller, as2_pricing()).await;
+    let (_, token, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
+    let record = |id: &str, at: &str| {
+        json!({"id": id, "product_code": product["product_code"], "user_token": token,
+               "dimension": "custom.exports", "quantity": "2.5", "timestamp": at})
+    };
+    app.set_clock("2027-06-29T10:00:00Z").await;
+    let (_, answer) = post_usage(&app, &seller, json!([record("in-time", "2027-06-29T09:00:00Z")])).await;
+    assert_eq!(statuses(&answer), vec![("in-time".into(), "accepted".into())]);
+
+    app.set_clock("2027-07-01T00:00:00Z").await;
+    let (_, answer) = post_usage(
+        &app,
+        &seller,
+        json!([
+            record("late", "2027-06-29T23:00:00Z"),
+            record("late-too", "2027-06-29T23:30:00Z"),
+            record("too-old", "2027-05-31T23:59:59Z"),
+            record("july", "2027-07-01T00:00:00Z"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        statuses(&answer),
+        vec![
+            ("late".into(), "accepted".into()),
+            ("late-too".into(), "accepted".into()),
+            ("too-old".into(), "TimestampOutOfWindow".into()),
+            ("july".into(), "accepted".into()),
+        ]
+    );
+    // June 29 has two totals: what arrived in June, and what arrived after June was over (R14's late line).
+    let store = &app.running().state.store;
+    let account = store.account_by_email("ann@example.com").await.unwrap().unwrap();
+    let june: Vec<(i64, bool, String)> = store
+        .usage_of_customer(&account.id, "2027-06")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.day, d.late, d.quantity))
+        .collect();
+    assert_eq!(june, vec![(29, false, "2.5".into()), (29, true, "5".into())]);
+    let july = store.usage_of_customer(&account.id, "2027-07").await.unwrap();
+    assert_eq!(july.len(), 1);
+    assert!(!july[0].late);
     app.finish().await;
 }
