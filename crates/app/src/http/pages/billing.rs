@@ -1,8 +1,6 @@
 //! Application Billing (reference 4.3, CONTRACT section 4): the customer's one page for every product of every
 //! seller, each product's details with Cancel, and the cancellation itself (R23).
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -12,14 +10,14 @@ use tollgate_domain::subscription::SubscriptionState;
 use tollgate_store::bills::Bill;
 
 use super::chart::{self, Series};
-use super::purchase::pricing_rows;
+use super::purchase::pricing_table;
 use super::{Layout, error_page, render, render_with};
 use crate::error::Error;
 use crate::http::auth::{User, Visitor};
 use crate::http::form::PageForm;
 use crate::services::cancellation::{self, Settled};
 use crate::services::month_to_date::{MonthToDate, ProductMonth, month_to_date};
-use crate::services::products::{self, ProductView};
+use crate::services::products::ProductView;
 use crate::services::purchase::describe_card;
 use crate::state::AppState;
 
@@ -189,11 +187,7 @@ async fn subscription_page(
         .await?
         .ok_or(Error::NotFound("seller"))?;
     let view = ProductView::load(state, product).await?;
-    let units: HashMap<String, String> = products::dimensions(state)
-        .await?
-        .into_iter()
-        .map(|d| (d.name, d.unit))
-        .collect();
+    let pricing = pricing_table(state, &view.price).await?;
     let date = |at: i64| tollgate_store::instant(at).format("%B %-d, %Y").to_string();
     let product = &view.product;
     Ok(SubscriptionPage {
@@ -206,7 +200,7 @@ async fn subscription_page(
             .clone()
             .unwrap_or_else(|| seller.public_contact.clone()),
         company_name: seller.company_name,
-        pricing: pricing_rows(&view.price, &units),
+        pricing,
         open: latest.state != SubscriptionState::Canceled.as_str(),
         state: latest.state.clone(),
         since: date(latest.created_at),

@@ -104,11 +104,7 @@ async fn page_for_offer(
         .open_subscription(&user.account.id, &offer.product.product.id)
         .await?
         .is_some();
-    let units: HashMap<String, String> = products::dimensions(state)
-        .await?
-        .into_iter()
-        .map(|d| (d.name, d.unit))
-        .collect();
+    let pricing = pricing_table(state, &offer.product.price).await?;
     let product = &offer.product.product;
     let mut breakdown = Vec::new();
     if !offer.charge.signup_fee.is_zero() {
@@ -131,7 +127,7 @@ async fn page_for_offer(
             .clone()
             .unwrap_or_else(|| offer.seller.public_contact.clone()),
         description: product.description.clone(),
-        pricing: pricing_rows(&offer.product.price, &units),
+        pricing,
         terms_url: product.terms_url.clone(),
         amount_due: offer.charge.total(),
         breakdown,
@@ -143,7 +139,16 @@ async fn page_for_offer(
 }
 
 /// The pricing table: fees, usage tiers in their units, hourly prices per configuration.
-pub(super) fn pricing_rows(schedule: &PriceSchedule, units: &HashMap<String, String>) -> Vec<(String, String)> {
+pub(super) async fn pricing_table(state: &AppState, schedule: &PriceSchedule) -> Result<Vec<(String, String)>, Error> {
+    let units: HashMap<String, String> = products::dimensions(state)
+        .await?
+        .into_iter()
+        .map(|d| (d.name, d.unit))
+        .collect();
+    Ok(pricing_rows(schedule, &units))
+}
+
+fn pricing_rows(schedule: &PriceSchedule, units: &HashMap<String, String>) -> Vec<(String, String)> {
     let pricing = &schedule.pricing;
     let mut rows = vec![
         ("One-time fee".to_owned(), format!("${}", pricing.signup_fee)),
