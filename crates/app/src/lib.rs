@@ -15,3 +15,9 @@ pub mod services;
 pub mod startup;
 pub mod state;
 pub mod workers;
+
+/// The server's hot paths (license checks, usage batches) make and drop many small strings per request; mimalloc
+/// keeps per-thread free lists where the system allocator takes locks. Declared here so that the binary, the tests
+/// and the benchmarks all run on the same allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

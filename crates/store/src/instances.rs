@@ -60,6 +60,7 @@ impl Store {
 
     /// Records a launch with its first hour, which starts at once (R18).
     pub async fn launch_instance(&self, instance: &Instance, first_hour: &UsageRecord) -> Result<()> {
+        let _one_writer = self.usage_guard().await;
         write!(self, |c| {
             sqlx::query(
                 "INSERT INTO instances (id, image_id, product_id, customer_id, subscription_id, region, environment,
@@ -77,7 +78,7 @@ impl Store {
             .bind(instance.launched_at)
             .execute(&mut *c)
             .await?;
-            c.add_usage(std::slice::from_ref(first_hour)).await?;
+            c.add_usage(std::slice::from_ref(first_hour), None).await?;
             Ok::<_, StoreError>(())
         })
     }
@@ -120,6 +121,7 @@ impl Store {
         hours: &[UsageRecord],
         close: bool,
     ) -> Result<()> {
+        let _one_writer = self.usage_guard().await;
         write!(self, |c| {
             let claimed = sqlx::query(
                 "UPDATE instances SET hours_recorded = $1, closed = $2 WHERE id = $3 AND hours_recorded = $4",
@@ -131,7 +133,7 @@ impl Store {
             .execute(&mut *c)
             .await?;
             if claimed.rows_affected() == 1 {
-                c.add_usage(hours).await?;
+                c.add_usage(hours, None).await?;
             }
             Ok::<_, StoreError>(())
         })

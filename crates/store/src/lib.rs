@@ -162,6 +162,8 @@ pub(crate) enum Db {
         read: SqlitePool,
         write: SqlitePool,
         point: Arc<point_read::SqliteReaders>,
+        /// Held by every usage writer from before its reads until its commit (see `usage.rs`).
+        usage_lock: Arc<tokio::sync::Mutex<()>>,
     },
     Postgres(PgPool),
 }
@@ -228,6 +230,7 @@ impl Store {
                 read,
                 write,
                 point: Arc::new(point_read::SqliteReaders::new(path.into())),
+                usage_lock: Arc::default(),
             },
         })
     }

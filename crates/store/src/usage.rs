@@ -9,7 +9,8 @@ use rust_decimal::Decimal;
 use sqlx::{AssertSqlSafe, FromRow};
 use tollgate_domain::calendar::Month;
 
-use crate::{Backend, Dialect, Result, Store, StoreError, instant, placeholders, queries, read, write};
+use crate::point_read::point_row;
+use crate::{Backend, Db, Dialect, Result, Store, StoreError, instant, placeholders, queries, read, write};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct UsageRecord {
@@ -37,6 +38,30 @@ pub struct DailyUsage {
     pub late: bool,
     pub quantity: String,
 }
+
+/// What the SQLite writer of a batch read before its transaction, under the store's usage lock (see
+/// [`Store::insert_usage_batch`]), so that the transaction itself only writes.
+#[derive(Default)]
+pub(crate) struct Known {
+    records: HashSet<(String, String)>,
+    totals: HashMap<String, Decimal>,
+}
+
+#[derive(FromRow)]
+struct StoredRecord {
+    product_id: String,
+    record_id: String,
+}
+
+point_row!(StoredRecord { product_id, record_id });
+
+#[derive(FromRow)]
+struct StoredTotal {
+    key: String,
+    quantity: String,
+}
+
+point_row!(StoredTotal { key, quantity });
 
 const COLUMNS: usize = 10;
 const DAILY_COLUMNS: usize = 10;
@@ -133,7 +158,7 @@ queries! {
     pub(crate) trait UsageQueries {
         /// Stores records with distinct keys, each once (R15), and adds the new ones to their day totals; returns
         /// for each whether it was new.
-        async fn add_usage(&mut self, records: &[UsageRecord]) -> Result<Vec<bool>> {
+        async fn add_usage(&mut self, records: &[UsageRecord], known: Option<&Known>) -> Result<Vec<bool>> {
             let backend = <Self as Dialect>::BACKEND;
             // In key order, so that concurrent PostgreSQL transactions lock rows in the same order.
             let mut order: Vec<usize> = (0..records.len()).collect();
@@ -144,9 +169,9 @@ queries! {
             // Which records are new: on SQLite those not found before the insert, in a transaction that holds the
             // one write lock from its start, so no other writer comes between; on PostgreSQL, where a concurrent
             // transaction could, those the insert itself returns.
-            let mut keys: HashSet<(String, String)> = HashSet::new();
+            let mut keys: HashSet<(String, String)> = known.map(|k| k.records.clone()).unwrap_or_default();
             for chunk in sorted.chunks(ROWS_PER_INSERT) {
-                if backend == Backend::Sqlite {
+                if backend == Backend::Sqlite && known.is_none() {
                     // Per product: SQLite searches `product_id = ? AND record_id IN (…)` by the primary key, where
                     // a row-value IN would scan it.
                     for same in chunk.chunk_by(|a, b| a.product_id == b.product_id) {
@@ -190,18 +215,20 @@ queries! {
                 .iter()
                 .map(|r| keys.contains(&(r.product_id.clone(), r.record_id.clone())) == new_if_found)
                 .collect();
-            self.add_day_totals(records.iter().zip(&new).filter(|(_, new)| **new).map(|(r, _)| r).collect())
-                .await?;
+            let fresh = records.iter().zip(&new).filter(|(_, new)| **new).map(|(r, _)| r).collect();
+            self.add_day_totals(fresh, known.map(|k| &k.totals)).await?;
             Ok(new)
         }
 
         /// Adds records, stored just now, to their day totals.
-        async fn add_day_totals(&mut self, records: Vec<&UsageRecord>) -> Result<()> {
+        async fn add_day_totals(&mut self, records: Vec<&UsageRecord>, known: Option<&HashMap<String, Decimal>>) -> Result<()> {
             let backend = <Self as Dialect>::BACKEND;
             let totals: Vec<(String, DayTotal<'_>)> = day_totals(records.into_iter())?.into_iter().collect();
             for chunk in totals.chunks(ROWS_PER_INSERT) {
                 let mut stored: HashMap<String, Decimal> = HashMap::new();
-                if backend == Backend::Sqlite {
+                if let Some(known) = known {
+                    stored.extend(chunk.iter().filter_map(|(key, _)| Some((key.clone(), *known.get(key)?))));
+                } else if backend == Backend::Sqlite {
                     let sql = format!(
                         "SELECT key, quantity FROM usage_daily WHERE key IN ({})",
                         vec!["?"; chunk.len()].join(", ")
@@ -217,22 +244,41 @@ queries! {
                         stored.insert(key, quantity);
                     }
                 }
-                let mut query = sqlx::query(AssertSqlSafe(daily_statement(backend, chunk.len())));
-                for (key, t) in chunk {
-                    let quantity = stored.get(key).copied().unwrap_or_default() + t.quantity;
-                    query = query
-                        .bind(key)
-                        .bind(&t.record.month)
-                        .bind(t.day)
-                        .bind(t.late)
-                        .bind(&t.record.customer_id)
-                        .bind(&t.record.product_id)
-                        .bind(&t.record.subscription_id)
-                        .bind(&t.record.dimension)
-                        .bind(&t.record.configuration)
-                        .bind(quantity.normalize().to_string());
+                // Totals known to exist only need their quantity set; SQLite's totals come summed (see
+                // `daily_statement`), so two values a row instead of ten.
+                let (existing, new): (Vec<_>, Vec<_>) = match backend {
+                    Backend::Sqlite => chunk.iter().partition(|(key, _)| stored.contains_key(key)),
+                    Backend::Postgres => (Vec::new(), chunk.iter().collect()),
+                };
+                if !existing.is_empty() {
+                    let sql = format!(
+                        "UPDATE usage_daily SET quantity = v.column2 FROM (VALUES {}) AS v WHERE usage_daily.key = v.column1",
+                        placeholders(backend, existing.len(), 2)
+                    );
+                    let mut query = sqlx::query(AssertSqlSafe(sql));
+                    for (key, t) in existing {
+                        query = query.bind(key).bind((stored[key] + t.quantity).normalize().to_string());
+                    }
+                    query.execute(&mut *self).await?;
                 }
-                query.execute(&mut *self).await?;
+                if !new.is_empty() {
+                    let mut query = sqlx::query(AssertSqlSafe(daily_statement(backend, new.len())));
+                    for (key, t) in new {
+                        let quantity = stored.get(key).copied().unwrap_or_default() + t.quantity;
+                        query = query
+                            .bind(key)
+                            .bind(&t.record.month)
+                            .bind(t.day)
+                            .bind(t.late)
+                            .bind(&t.record.customer_id)
+                            .bind(&t.record.product_id)
+                            .bind(&t.record.subscription_id)
+                            .bind(&t.record.dimension)
+                            .bind(&t.record.configuration)
+                            .bind(quantity.normalize().to_string());
+                    }
+                    query.execute(&mut *self).await?;
+                }
             }
             Ok(())
         }
@@ -255,7 +301,7 @@ impl Store {
             )
             .fetch_all(&mut *c)
             .await?;
-            c.add_day_totals(records.iter().collect()).await
+            c.add_day_totals(records.iter().collect(), None).await
         })
     }
 
@@ -265,7 +311,78 @@ impl Store {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        write!(self, |c| c.add_usage(records).await)
+        let _one_writer = self.usage_guard().await;
+        let known = match self.backend() {
+            // Read on this thread rather than through the writer's connection, row by row: nothing changes usage
+            // meanwhile, as every SQLite usage writer holds the usage lock until it commits.
+            Backend::Sqlite => Some(self.known_usage(records).await?),
+            Backend::Postgres => None,
+        };
+        write!(self, |c| c.add_usage(records, known.as_ref()).await)
+    }
+
+    /// On SQLite, the lock every usage writer holds from before its reads until its commit; none on PostgreSQL,
+    /// whose writers read in their transactions.
+    pub(crate) async fn usage_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.db {
+            Db::Sqlite { usage_lock, .. } => Some(usage_lock.lock().await),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// Which of `records` are stored already, and the day totals the new ones add to.
+    async fn known_usage(&self, records: &[UsageRecord]) -> Result<Known> {
+        let mut known = Known::default();
+        let mut by_product: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for r in records {
+            by_product.entry(&r.product_id).or_default().push(&r.record_id);
+        }
+        for (product_id, ids) in by_product {
+            for chunk in ids.chunks(ROWS_PER_INSERT) {
+                let mut params = vec![product_id];
+                params.extend_from_slice(chunk);
+                let stored: Vec<StoredRecord> = self
+                    .point_rows(
+                        |backend| {
+                            format!(
+                                "SELECT product_id, record_id FROM usage_records WHERE product_id = ? AND record_id IN {}",
+                                placeholders(backend, 1, chunk.len())
+                            )
+                        },
+                        &params,
+                    )
+                    .await?;
+                known
+                    .records
+                    .extend(stored.into_iter().map(|s| (s.product_id, s.record_id)));
+            }
+        }
+        let fresh = records
+            .iter()
+            .filter(|r| !known.records.contains(&(r.product_id.clone(), r.record_id.clone())));
+        let keys: Vec<String> = day_totals(fresh)?.into_keys().collect();
+        for chunk in keys.chunks(ROWS_PER_INSERT) {
+            let params: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            let stored: Vec<StoredTotal> = self
+                .point_rows(
+                    |backend| {
+                        format!(
+                            "SELECT key, quantity FROM usage_daily WHERE key IN {}",
+                            placeholders(backend, 1, chunk.len())
+                        )
+                    },
+                    &params,
+                )
+                .await?;
+            for total in stored {
+                let quantity = total
+                    .quantity
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("day total {:?}", total.quantity)))?;
+                known.totals.insert(total.key, quantity);
+            }
+        }
+        Ok(known)
     }
 
     /// The usage records of a customer's product, oldest first.
