@@ -43,27 +43,34 @@ impl<'a> Object<'a> {
         self.map.get(field).filter(|v| !v.is_null())
     }
 
+    // The paths below are made only for a refusal: a well-formed body allocates none.
     pub fn required(&mut self, field: &'a str) -> Result<&'a Value, FieldError> {
-        let path = self.path_of(field);
-        self.get(field).ok_or_else(|| FieldError::missing(path))
+        match self.get(field) {
+            Some(value) => Ok(value),
+            None => Err(FieldError::missing(self.path_of(field))),
+        }
     }
 
     pub fn required_str(&mut self, field: &'a str) -> Result<&'a str, FieldError> {
-        let path = self.path_of(field);
-        as_str(&path, self.required(field)?)
+        let value = self.required(field)?;
+        value.as_str().ok_or_else(|| not_a_string(self.path_of(field)))
     }
 
     pub fn optional_str(&mut self, field: &'a str) -> Result<Option<&'a str>, FieldError> {
-        let path = self.path_of(field);
-        self.get(field).map(|v| as_str(&path, v)).transpose()
+        match self.get(field) {
+            None => Ok(None),
+            Some(value) => value
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| not_a_string(self.path_of(field))),
+        }
     }
 
     pub fn optional_array(&mut self, field: &'a str) -> Result<Option<&'a Vec<Value>>, FieldError> {
-        let path = self.path_of(field);
         match self.get(field) {
             None => Ok(None),
             Some(Value::Array(items)) => Ok(Some(items)),
-            Some(_) => Err(FieldError::new(path, "must be an array")),
+            Some(_) => Err(FieldError::new(self.path_of(field), "must be an array")),
         }
     }
 
@@ -76,8 +83,12 @@ impl<'a> Object<'a> {
     }
 }
 
+fn not_a_string(path: String) -> FieldError {
+    FieldError::new(path, "must be a string")
+}
+
 pub fn as_str<'v>(path: &str, value: &'v Value) -> Result<&'v str, FieldError> {
-    value.as_str().ok_or_else(|| FieldError::new(path, "must be a string"))
+    value.as_str().ok_or_else(|| not_a_string(path.to_owned()))
 }
 
 fn display_path(path: &str) -> &str {

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::http::auth::OperatorOrSeller;
 use crate::http::error::ApiResult;
@@ -20,20 +20,52 @@ pub async fn report(
     State(state): State<AppState>,
     caller: OperatorOrSeller,
     ApiJson(body): ApiJson,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Answer>> {
     let meter = match &caller {
         OperatorOrSeller::Seller(seller) => Meter::Seller(seller),
         OperatorOrSeller::Operator => Meter::Operator,
     };
     let results = usage::ingest(&state, &meter, &body).await?;
-    let results: Vec<Value> = results
+    let results = results
         .into_iter()
-        .map(|r| match r.outcome {
-            Outcome::Accepted => json!({"id": r.id, "status": "accepted"}),
-            Outcome::Duplicate => json!({"id": r.id, "status": "duplicate"}),
-            Outcome::Rejected(error) => json!({"id": r.id, "status": "rejected",
-                "error": {"code": error.code(), "message": error.public_message()}}),
+        .map(|r| {
+            let (status, error) = match r.outcome {
+                Outcome::Accepted => ("accepted", None),
+                Outcome::Duplicate => ("duplicate", None),
+                Outcome::Rejected(error) => (
+                    "rejected",
+                    Some(RecordError {
+                        code: error.code(),
+                        message: error.public_message(),
+                    }),
+                ),
+            };
+            RecordAnswer {
+                id: r.id,
+                status,
+                error,
+            }
         })
         .collect();
-    Ok(Json(json!({"results": results})))
+    Ok(Json(Answer { results }))
+}
+
+/// The answer, typed: a batch's thousand results serialize without a tree of JSON values in between.
+#[derive(Serialize)]
+pub struct Answer {
+    results: Vec<RecordAnswer>,
+}
+
+#[derive(Serialize)]
+struct RecordAnswer {
+    id: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<RecordError>,
+}
+
+#[derive(Serialize)]
+struct RecordError {
+    code: &'static str,
+    message: String,
 }
