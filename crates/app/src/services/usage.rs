@@ -98,8 +98,6 @@ struct Lookups<'a> {
     user_tokens: HashMap<String, Option<Owner>>,
     pids: HashMap<String, Option<Owner>>,
     subscriptions: HashMap<(String, String), Vec<Subscription>>,
-    /// Customers whose subscriptions were all read by [`Lookups::prefetch`].
-    prefetched: HashSet<String>,
 }
 
 /// A record's fields once its shape is right.
@@ -138,12 +136,11 @@ impl<'a> Lookups<'a> {
             user_tokens: HashMap::new(),
             pids: HashMap::new(),
             subscriptions: HashMap::new(),
-            prefetched: HashSet::new(),
         })
     }
 
     /// Reads the owners of every user token and PID the records name, and their customers' subscriptions, in
-    /// three reads for the whole batch rather than some for each record.
+    /// three reads for the whole batch rather than some for each record. The checks read only what this found.
     async fn prefetch(&mut self, records: &[Value]) -> Result<()> {
         let named = |field: &str| -> Vec<&str> {
             let mut keys: Vec<&str> = records.iter().filter_map(|r| r.get(field)?.as_str()).collect();
@@ -179,7 +176,6 @@ impl<'a> Lookups<'a> {
                 .or_default()
                 .push(subscription);
         }
-        self.prefetched.extend(customers.into_iter().map(str::to_owned));
         Ok(())
     }
 
@@ -192,7 +188,7 @@ impl<'a> Lookups<'a> {
         })?;
         let (product, schedule) = self.product(fields.product_code).await?;
         self.check_dimension(path, &schedule, fields.dimension)?;
-        let customer_id = self.customer(&product, &fields.customer).await?;
+        let customer_id = self.customer(&product, &fields.customer)?;
         let month = Month::of(fields.timestamp);
         let current = Month::of(self.now);
         if (month != current && month != current.previous()) || fields.timestamp > self.now + FUTURE_TOLERANCE {
@@ -201,7 +197,6 @@ impl<'a> Lookups<'a> {
         let at = millis(fields.timestamp);
         let subscription_id = self
             .subscriptions(&customer_id, &product.id)
-            .await?
             .iter()
             .find(|s| s.activated_at.is_some_and(|from| from <= at) && s.canceled_at.is_none_or(|to| at < to))
             .map(|s| s.id.clone())
@@ -266,46 +261,25 @@ impl<'a> Lookups<'a> {
         }
     }
 
-    /// The customer named by a user token of this product or a PID issued by its seller.
-    async fn customer(&mut self, product: &Product, customer: &Customer<'_>) -> Result<String> {
+    /// The customer named by a user token of this product or a PID issued by its seller, as prefetched.
+    fn customer(&self, product: &Product, customer: &Customer<'_>) -> Result<String> {
         match *customer {
-            Customer::UserToken(token) => {
-                if !self.user_tokens.contains_key(token) {
-                    let owner = self.state.store.user_token_owner(token).await?;
-                    self.user_tokens.insert(token.to_owned(), owner);
-                }
-                match &self.user_tokens[token] {
-                    Some(owner) if owner.scope_id == product.id => Ok(owner.customer_id.clone()),
-                    _ => Err(Error::License(LicenseError::InvalidUserToken)),
-                }
-            }
-            Customer::Pid(pid) => {
-                if !self.pids.contains_key(pid) {
-                    let owner = self.state.store.pid_owner(pid).await?;
-                    self.pids.insert(pid.to_owned(), owner);
-                }
-                match &self.pids[pid] {
-                    Some(owner) if owner.scope_id == product.seller_id => Ok(owner.customer_id.clone()),
-                    _ => Err(Error::License(LicenseError::InvalidPersistentIdentifier)),
-                }
-            }
+            Customer::UserToken(token) => match self.user_tokens.get(token).and_then(Option::as_ref) {
+                Some(owner) if owner.scope_id == product.id => Ok(owner.customer_id.clone()),
+                _ => Err(Error::License(LicenseError::InvalidUserToken)),
+            },
+            Customer::Pid(pid) => match self.pids.get(pid).and_then(Option::as_ref) {
+                Some(owner) if owner.scope_id == product.seller_id => Ok(owner.customer_id.clone()),
+                _ => Err(Error::License(LicenseError::InvalidPersistentIdentifier)),
+            },
         }
     }
 
-    async fn subscriptions(&mut self, customer_id: &str, product_id: &str) -> Result<&[Subscription]> {
-        let key = (customer_id.to_owned(), product_id.to_owned());
-        if !self.subscriptions.contains_key(&key) && self.prefetched.contains(customer_id) {
-            return Ok(&[]);
-        }
-        if !self.subscriptions.contains_key(&key) {
-            let found = self
-                .state
-                .store
-                .subscriptions_to_product(customer_id, product_id)
-                .await?;
-            self.subscriptions.insert(key.clone(), found);
-        }
-        Ok(&self.subscriptions[&key])
+    /// The customer's subscriptions to the product, as prefetched.
+    fn subscriptions(&self, customer_id: &str, product_id: &str) -> &[Subscription] {
+        self.subscriptions
+            .get(&(customer_id.to_owned(), product_id.to_owned()))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
