@@ -242,31 +242,40 @@ impl Store {
         })
     }
 
-    /// Everything a verification by persistent identifier needs, in one query: who the PID belongs to, the product
-    /// named by its code, and the state of the customer's current subscription to it.
-    pub async fn pid_check(&self, pid: &str, product_code: &str) -> Result<Option<PidCheck>> {
+    /// Everything a verification by persistent identifier needs, in one statement: the seller of the live API key
+    /// with this hash, who the PID belongs to, the product named by its code, and the state of the customer's
+    /// current subscription to it. One statement, not one for the key and one for the rest: on SQLite each read
+    /// takes and drops the database's file locks.
+    pub async fn pid_check(&self, key_hash: &str, pid: &str, product_code: &str) -> Result<PidCheck> {
         self.point_read(
-            "SELECT i.customer_id, i.seller_id AS pid_seller_id, p.id AS product_id, p.seller_id AS product_seller_id,
+            "SELECT k.seller_id AS key_seller_id, i.customer_id, i.seller_id AS pid_seller_id, p.id AS product_id,
+                    p.seller_id AS product_seller_id,
                     (SELECT s.state FROM subscriptions s WHERE s.customer_id = i.customer_id AND s.product_id = p.id
                      ORDER BY CASE WHEN s.state = 'canceled' THEN 1 ELSE 0 END, s.created_at DESC LIMIT 1) AS state
-             FROM persistent_identifiers i LEFT JOIN products p ON p.code = $2
-             WHERE i.pid = $1",
-            &[pid, product_code],
+             FROM (SELECT 1 AS one) AS x
+             LEFT JOIN api_keys k ON k.key_hash = $1 AND k.revoked_at IS NULL
+             LEFT JOIN persistent_identifiers i ON i.pid = $2
+             LEFT JOIN products p ON p.code = $3",
+            &[key_hash, pid, product_code],
         )
-        .await
+        .await?
+        .ok_or(StoreError::NotFound)
     }
 
-    /// Everything a verification by tokens needs, in one query: the product of a product token, the owner of a
-    /// user token, and the state of `customer_id`'s current subscription to that product.
-    pub async fn token_check(&self, product_token: &str, user_token: &str, customer_id: &str) -> Result<TokenCheck> {
+    /// Everything a verification by tokens needs, in one statement (as [`Store::pid_check`]): the derived key
+    /// pair, the product of a product token, the owner of a user token, and the state of the key's customer's
+    /// current subscription to that product.
+    pub async fn token_check(&self, access_key_id: &str, product_token: &str, user_token: &str) -> Result<TokenCheck> {
         self.point_read(
-            "SELECT p.id AS product_id, u.customer_id AS token_customer_id, u.product_id AS token_product_id,
-                    (SELECT s.state FROM subscriptions s WHERE s.customer_id = $3 AND s.product_id = p.id
+            "SELECT d.secret_hash, d.customer_id AS key_customer_id, d.product_id AS key_product_id,
+                    p.id AS product_id, u.customer_id AS token_customer_id, u.product_id AS token_product_id,
+                    (SELECT s.state FROM subscriptions s WHERE s.customer_id = d.customer_id AND s.product_id = p.id
                      ORDER BY CASE WHEN s.state = 'canceled' THEN 1 ELSE 0 END, s.created_at DESC LIMIT 1) AS state
              FROM (SELECT 1 AS one) AS x
-             LEFT JOIN products p ON p.token = $1
-             LEFT JOIN user_tokens u ON u.token = $2",
-            &[product_token, user_token, customer_id],
+             LEFT JOIN derived_keys d ON d.access_key_id = $1
+             LEFT JOIN products p ON p.token = $2
+             LEFT JOIN user_tokens u ON u.token = $3",
+            &[access_key_id, product_token, user_token],
         )
         .await?
         .ok_or(StoreError::NotFound)
@@ -275,14 +284,17 @@ impl Store {
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PidCheck {
-    pub customer_id: String,
-    pub pid_seller_id: String,
+    /// The seller of the live API key, if the key is one.
+    pub key_seller_id: Option<String>,
+    pub customer_id: Option<String>,
+    pub pid_seller_id: Option<String>,
     pub product_id: Option<String>,
     pub product_seller_id: Option<String>,
     pub state: Option<String>,
 }
 
 point_row!(PidCheck {
+    key_seller_id,
     customer_id,
     pid_seller_id,
     product_id,
@@ -292,6 +304,10 @@ point_row!(PidCheck {
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TokenCheck {
+    /// The key pair's secret hash, customer and product, if the access key id is one.
+    pub secret_hash: Option<String>,
+    pub key_customer_id: Option<String>,
+    pub key_product_id: Option<String>,
     pub product_id: Option<String>,
     pub token_customer_id: Option<String>,
     pub token_product_id: Option<String>,
@@ -299,6 +315,9 @@ pub struct TokenCheck {
 }
 
 point_row!(TokenCheck {
+    secret_hash,
+    key_customer_id,
+    key_product_id,
     product_id,
     token_customer_id,
     token_product_id,

@@ -10,7 +10,6 @@ use tollgate_store::sellers::Seller;
 
 use super::error::ApiError;
 use crate::error::Error;
-use crate::secrets::constant_time_eq;
 use crate::services::{accounts, sellers};
 use crate::state::AppState;
 
@@ -22,14 +21,6 @@ fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-fn is_operator(state: &AppState, token: &str) -> bool {
-    state
-        .settings
-        .operator_token
-        .as_deref()
-        .is_some_and(|expected| constant_time_eq(expected, token))
 }
 
 /// The operator, by `Bearer <TOLLGATE_OPERATOR_TOKEN>`. A seller's key is the wrong role (403); anything else,
@@ -45,7 +36,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let token = bearer(parts).ok_or(Error::Unauthenticated)?;
-        if is_operator(&state, token) {
+        if sellers::is_operator_token(&state, token) {
             return Ok(Operator);
         }
         // Without a configured token the operator API answers 401 to every call (CONTRACT section 1).
@@ -74,11 +65,26 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let token = bearer(parts).ok_or(Error::Unauthenticated)?;
-        if is_operator(&state, token) {
+        if sellers::is_operator_token(&state, token) {
             return Ok(OperatorOrSeller::Operator);
         }
         match sellers::authenticate(&state, token).await? {
             Some(seller) => Ok(OperatorOrSeller::Seller(seller)),
+            None => Err(Error::Unauthenticated.into()),
+        }
+    }
+}
+
+/// A bearer token not yet checked, for a route that checks it together with its own reads (the license
+/// verification by PID); 401 when there is none.
+pub struct Bearer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match bearer(parts) {
+            Some(token) => Ok(Bearer(token.to_owned())),
             None => Err(Error::Unauthenticated.into()),
         }
     }
@@ -96,13 +102,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let token = bearer(parts).ok_or(Error::Unauthenticated)?;
-        if let Some(seller) = sellers::authenticate(&state, token).await? {
-            return Ok(SellerAuth(seller));
+        match sellers::authenticate(&state, token).await? {
+            Some(seller) => Ok(SellerAuth(seller)),
+            None => Err(sellers::refusal(&state, token).into()),
         }
-        if is_operator(&state, token) {
-            return Err(Error::Forbidden("this route is for sellers").into());
-        }
-        Err(Error::Unauthenticated.into())
     }
 }
 

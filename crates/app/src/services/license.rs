@@ -16,6 +16,7 @@ use tollgate_store::subscriptions::ActivationKey;
 
 use crate::error::{Error, LicenseError, Result};
 use crate::secrets::{constant_time_eq, random_token, sha256_hex};
+use crate::services::sellers;
 use crate::state::AppState;
 
 const USER_TOKEN_PREFIX: &str = "{UserToken}";
@@ -163,16 +164,31 @@ async fn pid_customer(state: &AppState, seller: &Seller, pid: &str) -> Result<St
 }
 
 /// `verify-product-subscription-by-pid`: true only while the subscription is active (R7). The hottest read path:
-/// one query, whose answer also tells the refusals apart.
-pub async fn verify_by_pid(state: &AppState, seller: &Seller, body: &Value) -> Result<bool> {
-    let [pid, product_code] = fields(body, ["persistent_identifier", "product_code"])?;
-    let check = state.store.pid_check(pid, product_code).await?;
-    let Some(check) = check.filter(|c| c.pid_seller_id == seller.id) else {
-        return Err(Error::License(LicenseError::InvalidPersistentIdentifier));
+/// the seller's key is checked in the same statement as the rest, whose answer also tells the refusals apart; the
+/// contract's order (credential, then fields) is kept by checking the key alone when the fields are wrong.
+pub async fn verify_by_pid(state: &AppState, token: &str, body: &Value) -> Result<bool> {
+    let Some(key_hash) = sellers::api_key_hash(token) else {
+        return Err(sellers::refusal(state, token));
     };
+    let [pid, product_code] = match fields(body, ["persistent_identifier", "product_code"]) {
+        Ok(fields) => fields,
+        Err(error) => {
+            return match sellers::authenticate(state, token).await? {
+                Some(_) => Err(error),
+                None => Err(sellers::refusal(state, token)),
+            };
+        }
+    };
+    let check = state.store.pid_check(&key_hash, pid, product_code).await?;
+    let Some(seller_id) = check.key_seller_id else {
+        return Err(sellers::refusal(state, token));
+    };
+    if check.pid_seller_id.as_deref() != Some(seller_id.as_str()) {
+        return Err(Error::License(LicenseError::InvalidPersistentIdentifier));
+    }
     match check.product_seller_id {
         None => Err(Error::NotFound("product")),
-        Some(owner) if owner != seller.id => Err(Error::Forbidden("the product belongs to another seller")),
+        Some(owner) if owner != seller_id => Err(Error::Forbidden("the product belongs to another seller")),
         Some(_) => Ok(check.state.as_deref() == Some(SubscriptionState::Active.as_str())),
     }
 }
@@ -212,24 +228,38 @@ async fn token_customer(state: &AppState, credential: &DerivedCredential, user_t
 }
 
 /// `verify-product-subscription-by-tokens`: derived keys keep authenticating after a cancellation (R12), and
-/// the answer is then false. Checked in one query, like the verification by PID.
-pub async fn verify_by_tokens(state: &AppState, credential: &DerivedCredential, body: &Value) -> Result<bool> {
-    let [product_token, user_token] = fields(body, ["product_token", "user_token"])?;
-    let key = &credential.key;
+/// the answer is then false. Checked in one statement with the key pair, like the verification by PID.
+pub async fn verify_by_tokens(state: &AppState, access_key_id: &str, secret: &str, body: &Value) -> Result<bool> {
+    let [product_token, user_token] = match fields(body, ["product_token", "user_token"]) {
+        Ok(fields) => fields,
+        Err(error) => {
+            return match authenticate_derived(state, access_key_id, secret).await? {
+                Some(_) => Err(error),
+                None => Err(Error::Unauthenticated),
+            };
+        }
+    };
     let check = state
         .store
-        .token_check(product_token, user_token, &key.customer_id)
+        .token_check(access_key_id, product_token, user_token)
         .await?;
+    let proven = check
+        .secret_hash
+        .as_deref()
+        .is_some_and(|hash| constant_time_eq(hash, &sha256_hex(secret)));
+    let (true, Some(key_customer), Some(key_product)) = (proven, check.key_customer_id, check.key_product_id) else {
+        return Err(Error::Unauthenticated);
+    };
     let product_id = check
         .product_id
         .ok_or(Error::License(LicenseError::InvalidProductToken))?;
-    if product_id != key.product_id {
+    if product_id != key_product {
         return Err(Error::Forbidden("the key pair belongs to another product"));
     }
     let (Some(customer), Some(product)) = (check.token_customer_id, check.token_product_id) else {
         return Err(Error::License(LicenseError::InvalidUserToken));
     };
-    if customer != key.customer_id || product != key.product_id {
+    if customer != key_customer || product != key_product {
         return Err(Error::Forbidden(
             "the user token belongs to another customer or product",
         ));

@@ -10,7 +10,7 @@ use tollgate_store::sellers::{ApiKey, NewSeller, Seller};
 use tollgate_store::{StoreError, millis, new_id};
 
 use crate::error::{Error, Result};
-use crate::secrets::{random_token, sha256_hex};
+use crate::secrets::{constant_time_eq, random_token, sha256_hex};
 use crate::services::accounts::{SignUp, new_account};
 use crate::state::AppState;
 
@@ -135,10 +135,33 @@ pub async fn revoke_api_key(state: &AppState, seller: &Seller, key_id: &str) -> 
 
 /// The seller whose live key this is.
 pub async fn authenticate(state: &AppState, plain_key: &str) -> Result<Option<Seller>> {
-    if !plain_key.starts_with(API_KEY_PREFIX) {
-        return Ok(None);
+    match api_key_hash(plain_key) {
+        Some(hash) => Ok(state.store.seller_by_api_key(&hash).await?),
+        None => Ok(None),
     }
-    Ok(state.store.seller_by_api_key(&sha256_hex(plain_key)).await?)
+}
+
+/// What an API key is looked up by; `None` for a token that cannot be one.
+pub fn api_key_hash(plain_key: &str) -> Option<String> {
+    plain_key.starts_with(API_KEY_PREFIX).then(|| sha256_hex(plain_key))
+}
+
+/// Whether a bearer token is the operator's.
+pub fn is_operator_token(state: &AppState, token: &str) -> bool {
+    state
+        .settings
+        .operator_token
+        .as_deref()
+        .is_some_and(|expected| constant_time_eq(expected, token))
+}
+
+/// Why a bearer token that is no seller's key is refused on a seller's route: the operator's is the wrong role
+/// (403), anything else no credential (401).
+pub fn refusal(state: &AppState, token: &str) -> Error {
+    match is_operator_token(state, token) {
+        true => Error::Forbidden("this route is for sellers"),
+        false => Error::Unauthenticated,
+    }
 }
 
 /// The seller's balance and transaction history (CONTRACT section 9).

@@ -447,24 +447,44 @@ async fn derived_keys_belong_to_one_customer_and_product(backend: Backend) {
 
     let mut wrong = eve_on_x.clone();
     wrong["secret_access_key"] = json!("not-the-secret");
-    for auth in [
-        None,
-        Some(basic(&wrong)),
-        Some("Basic !!!".to_owned()),
-        Some(bearer(&seller)),
-    ] {
-        let (status, answer) = license(
-            &app,
-            "verify-product-subscription-by-tokens",
-            auth.as_deref(),
-            verify(&x, &eve_on_x["user_token"]),
-        )
-        .await;
-        assert_eq!(
-            (status, code(&answer)),
-            (StatusCode::UNAUTHORIZED, Some("AccessDenied")),
-            "{auth:?}"
-        );
+    // The credential is checked first, whatever the body: also when its fields are missing.
+    for body in [verify(&x, &eve_on_x["user_token"]), json!({})] {
+        for auth in [
+            None,
+            Some(basic(&wrong)),
+            Some("Basic !!!".to_owned()),
+            Some(bearer(&seller)),
+        ] {
+            let (status, answer) = license(
+                &app,
+                "verify-product-subscription-by-tokens",
+                auth.as_deref(),
+                body.clone(),
+            )
+            .await;
+            assert_eq!(
+                (status, code(&answer)),
+                (StatusCode::UNAUTHORIZED, Some("AccessDenied")),
+                "{auth:?} {body}"
+            );
+        }
+    }
+    let pid_body = json!({"persistent_identifier": "pid_nobody", "product_code": x["product_code"]});
+    for body in [pid_body, json!({})] {
+        for auth in [None, Some(basic(&eve_on_x)), Some(bearer("tg_sk_not_a_live_key"))] {
+            let (status, answer) = license(
+                &app,
+                "verify-product-subscription-by-pid",
+                auth.as_deref(),
+                body.clone(),
+            )
+            .await;
+            assert_eq!(
+                (status, code(&answer)),
+                (StatusCode::UNAUTHORIZED, Some("AccessDenied")),
+                "{auth:?} {body}"
+            );
+        }
     }
     let (status, _) = app.seller_call(&seller, Method::GET, "/api/v1/products", None).await;
     assert_eq!(status, StatusCode::OK);

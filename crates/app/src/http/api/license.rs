@@ -9,23 +9,23 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::error::Error;
-use crate::http::auth::SellerAuth;
+use crate::http::auth::{Bearer, SellerAuth};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::json::ApiJson;
 use crate::services::license::{self, DerivedCredential};
 use crate::state::AppState;
 
-/// A desktop product's derived key pair, by HTTP Basic `access_key_id:secret_access_key`.
-pub struct DerivedAuth(DerivedCredential);
+/// A derived key pair as presented, by HTTP Basic `access_key_id:secret_access_key`, not yet checked: 401 when
+/// there is none.
+pub struct KeyPair {
+    access_key_id: String,
+    secret: String,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for DerivedAuth
-where
-    AppState: FromRef<S>,
-{
+impl<S: Send + Sync> FromRequestParts<S> for KeyPair {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let basic = parts
             .headers
             .get(AUTHORIZATION)
@@ -36,10 +36,29 @@ where
             })
             .and_then(|(_, encoded)| STANDARD.decode(encoded.trim()).ok())
             .and_then(|bytes| String::from_utf8(bytes).ok());
-        let Some((id, secret)) = basic.as_deref().and_then(|b| b.split_once(':')) else {
-            return Err(Error::Unauthenticated.into());
-        };
-        match license::authenticate_derived(&state, id, secret).await? {
+        match basic.as_deref().and_then(|b| b.split_once(':')) {
+            Some((id, secret)) => Ok(KeyPair {
+                access_key_id: id.to_owned(),
+                secret: secret.to_owned(),
+            }),
+            None => Err(Error::Unauthenticated.into()),
+        }
+    }
+}
+
+/// A desktop product's derived key pair, proven by its secret.
+pub struct DerivedAuth(DerivedCredential);
+
+impl<S: Send + Sync> FromRequestParts<S> for DerivedAuth
+where
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let pair = KeyPair::from_request_parts(parts, state).await?;
+        let state = AppState::from_ref(state);
+        match license::authenticate_derived(&state, &pair.access_key_id, &pair.secret).await? {
             Some(credential) => Ok(DerivedAuth(credential)),
             None => Err(Error::Unauthenticated.into()),
         }
@@ -87,11 +106,11 @@ pub async fn activate_hosted(
         (status = 403, description = "another seller's product"), (status = 404)))]
 pub async fn verify_by_pid(
     State(state): State<AppState>,
-    SellerAuth(seller): SellerAuth,
+    Bearer(token): Bearer,
     ApiJson(body): ApiJson,
 ) -> ApiResult<Json<Value>> {
     Ok(Json(
-        json!({"subscribed": license::verify_by_pid(&state, &seller, &body).await?}),
+        json!({"subscribed": license::verify_by_pid(&state, &token, &body).await?}),
     ))
 }
 
@@ -103,12 +122,11 @@ pub async fn verify_by_pid(
         (status = 403, description = "another product's token or another customer's user token")))]
 pub async fn verify_by_tokens(
     State(state): State<AppState>,
-    DerivedAuth(credential): DerivedAuth,
+    pair: KeyPair,
     ApiJson(body): ApiJson,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({"subscribed": license::verify_by_tokens(&state, &credential, &body).await?}),
-    ))
+    let subscribed = license::verify_by_tokens(&state, &pair.access_key_id, &pair.secret, &body).await?;
+    Ok(Json(json!({ "subscribed": subscribed })))
 }
 
 /// The seller's products the customer is actively subscribed to.
