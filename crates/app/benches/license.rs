@@ -16,30 +16,23 @@ mod support;
 
 use database::Database;
 use subscribers::{Subscriber, subscriber};
-use support::{Run, TempDir, cpu_time, machine, measure};
+use support::{Run, TempDir, cpu_time, machine, measure, seller_with_product};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
-use tollgate::config::ServeArgs;
 use tollgate::secrets::{random_token, sha256_hex};
-use tollgate::services::{products, sellers};
-use tollgate::startup::Application;
 use tollgate::state::AppState;
 use tollgate_domain::codes::activation_key;
 use tollgate_store::license::DerivedKey;
 use tollgate_store::products::Product;
 use tollgate_store::{Backend, millis};
 
-/// The server's secret key on PostgreSQL, where it must be configured: any fixed 32 bytes do for a benchmark.
-const SECRET_KEY: [u8; 32] = [7; 32];
 /// The project's goal for license checks on SQLite at the higher concurrency.
 const GOAL_SHARE_OF_HEALTHZ: f64 = 0.5;
 const GOAL_P99: Duration = Duration::from_millis(5);
@@ -131,16 +124,7 @@ struct Catalogue {
 
 async fn bench(plan: &Plan, database: &Database) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut args = ServeArgs::for_database(&database.url);
-    // Not in the sandbox: the business clock is the system's, and no request reads a clock row.
-    args.sandbox = false;
-    args.sandbox_start = None;
-    args.demo = false;
-    args.smtp_url = None;
-    if database.is_postgres() {
-        args.secret_key = Some(STANDARD.encode(SECRET_KEY));
-    }
-    let app = Application::build(args).await?.spawn();
+    let app = database.start_server().await?;
     let state = app.state.clone();
     let base = format!("http://{}", app.address);
 
@@ -315,22 +299,11 @@ fn pick(n: usize, len: usize) -> usize {
     ((z ^ (z >> 31)) % len as u64) as usize
 }
 
-/// One seller, through the operator's service, and one desktop product of theirs.
+/// One seller and one desktop product of theirs.
 async fn seller_and_product(state: &AppState) -> anyhow::Result<Catalogue> {
-    let (seller, issued) = sellers::create_by_operator(
+    let (api_key, product) = seller_with_product(
         state,
-        &json!({
-            "email": "seller@bench.example",
-            "password": "correct horse battery",
-            "company_name": "Acme Software",
-            "public_contact": "help@acme.example",
-        }),
-    )
-    .await?;
-    let view = products::register(
-        state,
-        &seller,
-        &json!({
+        json!({
             "name": "Backup Pro",
             "description": "Encrypted backups for your laptop.",
             "kind": "desktop",
@@ -342,10 +315,7 @@ async fn seller_and_product(state: &AppState) -> anyhow::Result<Catalogue> {
         }),
     )
     .await?;
-    Ok(Catalogue {
-        api_key: issued.plain,
-        product: view.product,
-    })
+    Ok(Catalogue { api_key, product })
 }
 
 struct Seeded {

@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::{Run, TempDir, machine, measure};
+use support::{Run, TempDir, machine, measure, seller_with_product};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::json;
 use tokio::task::JoinSet;
 use tollgate::config::ServeArgs;
-use tollgate::services::{accounts, payments, products, sellers};
+use tollgate::services::{accounts, payments};
 use tollgate::startup::Application;
 use tollgate::state::AppState;
 use tollgate_domain::card::CardDetails;
@@ -177,20 +177,9 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
 /// One seller and the contract's example product (5.00 one-time, 10.00 a month, storage and exports priced);
 /// returns the product's offering code.
 async fn example_product(state: &AppState) -> anyhow::Result<String> {
-    let (seller, _) = sellers::create_by_operator(
+    let (_, product) = seller_with_product(
         state,
-        &json!({
-            "email": "seller@bench.example",
-            "password": "correct horse battery",
-            "company_name": "Acme Software",
-            "public_contact": "help@acme.example",
-        }),
-    )
-    .await?;
-    let product = products::register(
-        state,
-        &seller,
-        &json!({
+        json!({
             "name": "Backup Pro",
             "description": "Encrypted backups for your laptop.",
             "kind": "desktop",
@@ -212,7 +201,7 @@ async fn example_product(state: &AppState) -> anyhow::Result<String> {
         }),
     )
     .await?;
-    Ok(product.product.offering_code)
+    Ok(product.offering_code)
 }
 
 /// Customers with a paying sandbox card and a session each, eight at a time so that their reads overlap the one

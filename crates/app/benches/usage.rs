@@ -16,28 +16,22 @@ mod support;
 
 use database::Database;
 use subscribers::subscriber;
-use support::{Run, TempDir, machine, measure};
+use support::{Run, TempDir, machine, measure, seller_with_product};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
-use tollgate::config::ServeArgs;
-use tollgate::services::{products, sellers};
-use tollgate::startup::Application;
 use tollgate::state::AppState;
 use tollgate_domain::calendar::{Month, format_instant};
 use tollgate_store::products::Product;
 use tollgate_store::usage::UsageRecord;
 
-const SECRET_KEY: [u8; 32] = [7; 32];
 const BATCH: usize = 1_000;
 /// Records of each batch that repeat one sent before, as a retrying client's would.
 const RESENT: usize = BATCH / 10;
@@ -103,16 +97,8 @@ struct Customer {
 }
 
 async fn bench(plan: &Plan, database: &Database) -> anyhow::Result<()> {
-    let mut args = ServeArgs::for_database(&database.url);
-    // Not in the sandbox: the business clock is the system's, and the records are stamped with it.
-    args.sandbox = false;
-    args.sandbox_start = None;
-    args.demo = false;
-    args.smtp_url = None;
-    if database.is_postgres() {
-        args.secret_key = Some(STANDARD.encode(SECRET_KEY));
-    }
-    let app = Application::build(args).await?.spawn();
+    // Not in the sandbox: the records are stamped with the system's clock, the business clock.
+    let app = database.start_server().await?;
     let state = app.state.clone();
     let url = Arc::new(format!("http://{}/api/v1/usage", app.address));
 
@@ -223,22 +209,11 @@ fn record_of(prefix: &str, warm_up: usize, batch: usize, r: usize, customers: us
     (format!("{prefix}-{batch}-{r}"), (batch * BATCH + r) % customers)
 }
 
-/// One seller, through the operator's service, and one hosted product pricing a custom dimension.
+/// One seller and one hosted product pricing a custom dimension.
 async fn seller_and_product(state: &AppState) -> anyhow::Result<(Arc<str>, Product)> {
-    let (seller, issued) = sellers::create_by_operator(
+    let (api_key, product) = seller_with_product(
         state,
-        &json!({
-            "email": "seller@bench.example",
-            "password": "correct horse battery",
-            "company_name": "Acme Software",
-            "public_contact": "help@acme.example",
-        }),
-    )
-    .await?;
-    let view = products::register(
-        state,
-        &seller,
-        &json!({
+        json!({
             "name": "Photo Lab",
             "description": "Photo editing in the browser.",
             "kind": "hosted",
@@ -252,7 +227,7 @@ async fn seller_and_product(state: &AppState) -> anyhow::Result<(Arc<str>, Produ
         }),
     )
     .await?;
-    Ok((issued.plain.into(), view.product))
+    Ok((api_key.into(), product))
 }
 
 /// The customers, eight at a time.

@@ -1,9 +1,16 @@
 //! The run's database, for the benchmarks that run on SQLite or, with BENCH_DATABASE_URL, on PostgreSQL.
 
 use anyhow::{Context, ensure};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use sqlx::{Connection, Executor, PgConnection};
+use tollgate::config::ServeArgs;
+use tollgate::startup::{Application, RunningApp};
 
 use super::TempDir;
+
+/// The server's secret key on PostgreSQL, where it must be configured: any fixed 32 bytes do for a benchmark.
+const SECRET_KEY: [u8; 32] = [7; 32];
 
 /// The run's own database: an SQLite file in a temporary folder, or a PostgreSQL database made from the admin URL
 /// in BENCH_DATABASE_URL. Removed by [`Database::remove`]; the folder also when the run fails.
@@ -44,6 +51,20 @@ impl Database {
             url: with_database(&admin_url, &name),
             place: Place::Postgres { admin_url, name },
         })
+    }
+
+    /// The real server on this database, in this process. Not in the sandbox: the business clock is the system's,
+    /// so no request reads a clock row; no payment gateway, no mail.
+    pub async fn start_server(&self) -> anyhow::Result<RunningApp> {
+        let mut args = ServeArgs::for_database(&self.url);
+        args.sandbox = false;
+        args.sandbox_start = None;
+        args.demo = false;
+        args.smtp_url = None;
+        if self.is_postgres() {
+            args.secret_key = Some(STANDARD.encode(SECRET_KEY));
+        }
+        Ok(Application::build(args).await?.spawn())
     }
 
     pub fn is_postgres(&self) -> bool {

@@ -1,5 +1,5 @@
-//! What both benchmarks share: the load generator and its measurements, the process's CPU time, a description of
-//! the machine, and a temporary folder for the database.
+//! What the benchmarks share: the load generator and its measurements, the process's CPU time, a description of
+//! the machine, a temporary folder for the database, and the seller whose product is measured.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -133,4 +133,24 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// One seller, made through the operator's service, and one product of theirs registered with `product` (the body
+/// of `POST /api/v1/products`): the seller's API key and the product.
+pub async fn seller_with_product(
+    state: &tollgate::state::AppState,
+    product: serde_json::Value,
+) -> anyhow::Result<(String, tollgate_store::products::Product)> {
+    let (seller, issued) = tollgate::services::sellers::create_by_operator(
+        state,
+        &serde_json::json!({
+            "email": "seller@bench.example",
+            "password": "correct horse battery",
+            "company_name": "Acme Software",
+            "public_contact": "help@acme.example",
+        }),
+    )
+    .await?;
+    let view = tollgate::services::products::register(state, &seller, &product).await?;
+    Ok((issued.plain, view.product))
 }
