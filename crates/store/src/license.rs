@@ -248,8 +248,7 @@ impl Store {
     /// takes and drops the database's file locks.
     pub async fn pid_check(&self, key_hash: &str, pid: &str, product_code: &str) -> Result<PidCheck> {
         self.point_read(
-            "SELECT k.seller_id AS key_seller_id, i.customer_id, i.seller_id AS pid_seller_id, p.id AS product_id,
-                    p.seller_id AS product_seller_id,
+            "SELECT k.seller_id AS key_seller_id, i.seller_id AS pid_seller_id, p.seller_id AS product_seller_id,
                     (SELECT s.state FROM subscriptions s WHERE s.customer_id = i.customer_id AND s.product_id = p.id
                      ORDER BY CASE WHEN s.state = 'canceled' THEN 1 ELSE 0 END, s.created_at DESC LIMIT 1) AS state
              FROM (SELECT 1 AS one) AS x
@@ -286,18 +285,14 @@ impl Store {
 pub struct PidCheck {
     /// The seller of the live API key, if the key is one.
     pub key_seller_id: Option<String>,
-    pub customer_id: Option<String>,
     pub pid_seller_id: Option<String>,
-    pub product_id: Option<String>,
     pub product_seller_id: Option<String>,
     pub state: Option<String>,
 }
 
 point_row!(PidCheck {
     key_seller_id,
-    customer_id,
     pid_seller_id,
-    product_id,
     product_seller_id,
     state
 });
