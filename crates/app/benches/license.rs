@@ -215,7 +215,7 @@ async fn bench(plan: &Plan, database: &Database) -> anyhow::Result<()> {
                     .store
                     .pid_check(&key_hash, &customer.persistent_identifier, &catalogue.product.code)
                     .await?;
-                Ok(check.key_seller_id.is_some() && check.state.as_deref() == Some("active"))
+                Ok(check.key_seller_id.is_some() && check.active)
             }
         }
     };

@@ -207,6 +207,7 @@ impl Store {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", parent.display())))?;
         }
+        point_read::configure_sqlite();
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

@@ -10,7 +10,7 @@
 //! The SQL text is the same for both backends: `$1`, `$2`… are bound by name, as sqlx does for SQLite.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use rusqlite::types::ToSql;
@@ -24,8 +24,30 @@ const MAX_IDLE: usize = 16;
 /// Per connection, in KiB (SQLite reads a negative size as KiB); memory is taken only as pages are read.
 const CACHE_KIB: i64 = -65_536;
 
+/// Readers map the file: a page is then read where it lies instead of being copied into each connection's cache,
+/// which tripled the rate of the checks' statements (docs/BENCHMARKS.md). SQLite caps the size at its build's limit
+/// (2 GiB) and reads pages beyond it as before. A mapping fails only if the file shrinks under it, and Tollgate
+/// never shrinks its database (no VACUUM).
+const MMAP_BYTES: i64 = 1 << 40;
+
 /// Parameter names, so that binding does not format them each time.
 const NUMBERED: [&str; 4] = ["$1", "$2", "$3", "$4"];
+
+/// Turns off SQLite's memory statistics, process-wide, before its first connection: with them on, every
+/// allocation of every connection takes one global mutex, on which the readers of all threads then wait.
+/// Tollgate never reads them. SQLite refuses the setting once it is initialized, which only a process that opened
+/// SQLite before any store can cause; the statistics then stay on and nothing else changes.
+pub(crate) fn configure_sqlite() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: called before any connection exists in the process, as sqlite3_config requires; it only sets
+        // a flag in SQLite's global configuration.
+        let code = unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0) };
+        if code != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(code, "SQLite was initialized already: its memory statistics stay on");
+        }
+    });
+}
 
 /// Read-only SQLite connections used on the caller's thread.
 #[derive(Debug)]
@@ -48,6 +70,7 @@ impl SqliteReaders {
         connection.busy_timeout(Duration::from_secs(30))?;
         // The checks land on random customers: a cache that holds the indexes they walk saves a read call per page.
         connection.pragma_update(None, "cache_size", CACHE_KIB)?;
+        connection.pragma_update(None, "mmap_size", MMAP_BYTES)?;
         Ok(connection)
     }
 

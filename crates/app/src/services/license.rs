@@ -189,7 +189,7 @@ pub async fn verify_by_pid(state: &AppState, token: &str, body: &Value) -> Resul
     match check.product_seller_id {
         None => Err(Error::NotFound("product")),
         Some(owner) if owner != seller_id => Err(Error::Forbidden("the product belongs to another seller")),
-        Some(_) => Ok(check.state.as_deref() == Some(SubscriptionState::Active.as_str())),
+        Some(_) => Ok(check.active),
     }
 }
 
@@ -264,7 +264,7 @@ pub async fn verify_by_tokens(state: &AppState, access_key_id: &str, secret: &st
             "the user token belongs to another customer or product",
         ));
     }
-    Ok(check.state.as_deref() == Some(SubscriptionState::Active.as_str()))
+    Ok(check.active)
 }
 
 /// `refresh-user-token`: the current token; refused once the subscription has ended.
