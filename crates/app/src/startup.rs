@@ -79,6 +79,7 @@ impl Application {
                 operator_token: args.operator_token.clone().filter(|t| !t.is_empty()),
                 demo: args.demo,
             },
+            scheduling: tokio::sync::Mutex::default(),
         });
         let demo = match args.demo {
             true => Some(demo::load(&state).await.context("loading the demo")?),

@@ -22,6 +22,8 @@ pub struct Inner {
     /// Encrypts the secrets that must stay usable (derived secret access keys).
     pub secret_key: SecretKey,
     pub settings: Settings,
+    /// Held by a round of the scheduler, so that the timer and a clock move do not run midnights side by side.
+    pub scheduling: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Clone)]

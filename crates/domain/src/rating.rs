@@ -5,7 +5,7 @@
 use rust_decimal::Decimal;
 
 use crate::money::Money;
-use crate::pricing::{Pricing, Tier};
+use crate::pricing::{COMPUTE_HOURS_PREFIX, PriceSchedule, Pricing, Tier};
 
 /// The unrounded price of the first `quantity` units of a month: each band at its own rate.
 pub fn graduated(tiers: &[Tier], quantity: Decimal) -> Decimal {
@@ -44,6 +44,75 @@ pub fn tiers_for<'a>(pricing: &'a Pricing, dimension: &str) -> Option<&'a [Tier]
 /// A usage line's amount: the month's quantity of one dimension rated and rounded once (R5).
 pub fn usage_charge(pricing: &Pricing, dimension: &str, quantity: Decimal) -> Money {
     tiers_for(pricing, dimension).map_or(Money::ZERO, |tiers| Money::round(graduated(tiers, quantity)))
+}
+
+/// One dimension's quantity over a month (instance hours per configuration, R18).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageTotal {
+    pub dimension: String,
+    /// `region/environment/instance_type` for instance hours.
+    pub configuration: Option<String>,
+    pub quantity: Decimal,
+}
+
+/// A usage line of a bill: its quantity rated and rounded once (R5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatedLine {
+    pub dimension: String,
+    pub configuration: Option<String>,
+    pub quantity: Decimal,
+    pub amount: Money,
+}
+
+/// The usage lines of one product's month: one per dimension the product prices and per configuration whose
+/// hours ran. Dimensions it does not price are rated at 0 for the customer (R17) and make no line.
+pub fn month_lines(schedule: &PriceSchedule, usage: &[UsageTotal]) -> Vec<RatedLine> {
+    usage
+        .iter()
+        .filter_map(|u| {
+            let amount = unrounded(schedule, u, Decimal::ZERO)?;
+            Some(RatedLine {
+                dimension: u.dimension.clone(),
+                configuration: u.configuration.clone(),
+                quantity: u.quantity,
+                amount: Money::round(amount),
+            })
+        })
+        .collect()
+}
+
+/// Late usage lines (R14): each rated as if it had arrived in time, its tiers continuing from the month's usage
+/// that was billed (`in_time`).
+pub fn late_lines(schedule: &PriceSchedule, in_time: &[UsageTotal], late: &[UsageTotal]) -> Vec<RatedLine> {
+    late.iter()
+        .filter_map(|u| {
+            let before = in_time
+                .iter()
+                .find(|t| t.dimension == u.dimension && t.configuration == u.configuration)
+                .map_or(Decimal::ZERO, |t| t.quantity);
+            let amount = unrounded(schedule, u, before)?;
+            Some(RatedLine {
+                dimension: u.dimension.clone(),
+                configuration: u.configuration.clone(),
+                quantity: u.quantity,
+                amount: Money::round(amount),
+            })
+        })
+        .collect()
+}
+
+/// The unrounded amount of `usage` after `before` units of the same month; `None` when the product does not
+/// price it.
+fn unrounded(schedule: &PriceSchedule, usage: &UsageTotal, before: Decimal) -> Option<Decimal> {
+    if usage.dimension.starts_with(COMPUTE_HOURS_PREFIX) {
+        let configuration = usage.configuration.as_deref()?;
+        let hourly = schedule
+            .configurations
+            .iter()
+            .find(|c| format!("{}/{}/{}", c.region, c.environment, c.instance_type) == configuration)?;
+        return Some(usage.quantity * hourly.hourly_price.value());
+    }
+    tiers_for(&schedule.pricing, &usage.dimension).map(|tiers| graduated_after(tiers, before, usage.quantity))
 }
 
 #[cfg(test)]
@@ -110,5 +179,64 @@ mod tests {
             Money::from_cents(123)
         );
         assert_eq!(usage_charge(&pricing, "storage.gb_month", d("99")), Money::ZERO);
+    }
+
+    fn total(dimension: &str, configuration: Option<&str>, quantity: &str) -> UsageTotal {
+        UsageTotal {
+            dimension: dimension.into(),
+            configuration: configuration.map(Into::into),
+            quantity: d(quantity),
+        }
+    }
+
+    fn machine_image() -> PriceSchedule {
+        PriceSchedule {
+            pricing: Pricing {
+                signup_fee: Money::ZERO,
+                monthly_fee: Money::ZERO,
+                usage: vec![UsagePrice {
+                    dimension: "transfer.out_gb".into(),
+                    tiers: vec![tier(Some("10"), "0.20"), tier(None, "0.10")],
+                }],
+            },
+            configurations: vec![crate::pricing::Configuration {
+                region: "us-east".into(),
+                environment: "linux".into(),
+                instance_type: "small".into(),
+                hourly_price: UnitPrice::parse("0.20").unwrap(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_month_has_a_line_per_priced_dimension_and_configuration() {
+        let lines = month_lines(
+            &machine_image(),
+            &[
+                total("compute.hours.small", Some("us-east/linux/small"), "3"),
+                total("transfer.out_gb", None, "12"),
+                // Not priced by the product: rated 0, no line (R17).
+                total("storage.gb_month", None, "5"),
+            ],
+        );
+        let amounts: Vec<(&str, Money)> = lines.iter().map(|l| (l.dimension.as_str(), l.amount)).collect();
+        assert_eq!(
+            amounts,
+            vec![
+                ("compute.hours.small", Money::from_cents(60)),
+                ("transfer.out_gb", Money::from_cents(220))
+            ]
+        );
+    }
+
+    #[test]
+    fn late_lines_continue_from_the_usage_billed_in_time() {
+        let schedule = machine_image();
+        let in_time = [total("transfer.out_gb", None, "8")];
+        let late = [total("transfer.out_gb", None, "4"), total("custom.unknown", None, "1")];
+        let lines = late_lines(&schedule, &in_time, &late);
+        // 2 GB left in the first band at 0.20, 2 more at 0.10.
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].amount, Money::from_cents(60));
     }
 }

@@ -136,8 +136,19 @@ queries! {
         }
 
         /// Opens the next attempt on a collectible bill (a charge) or an unsettled refund bill with a card on file;
-        /// `None` when there is nothing to do or an attempt is under way.
-        async fn open_attempt(&mut self, bill_id: &str, at: i64) -> Result<Option<StartedAttempt>> {
+        /// `None` when there is nothing to do, an attempt is under way, or an attempt in `slot` was made already.
+        async fn open_attempt(&mut self, bill_id: &str, at: i64, slot: Option<&str>) -> Result<Option<StartedAttempt>> {
+            if let Some(slot) = slot {
+                let made: Option<(i64,)> =
+                    sqlx::query_as("SELECT attempt FROM payment_attempts WHERE bill_id = $1 AND slot = $2")
+                        .bind(bill_id)
+                        .bind(slot)
+                        .fetch_optional(&mut *self)
+                        .await?;
+                if made.is_some() {
+                    return Ok(None);
+                }
+            }
             let token: Option<(String,)> = sqlx::query_as(
                 "SELECT m.gateway_token FROM payment_methods m JOIN bills b ON b.customer_id = m.customer_id WHERE b.id = $1",
             )
@@ -158,13 +169,15 @@ queries! {
             .await?;
             let Some(bill) = bill else { return Ok(None) };
             let attempt = bill.attempts;
+            // Two workers that both passed the check above meet here: the slot's unique index refuses the second.
             sqlx::query(
-                "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at, slot) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(bill_id)
             .bind(attempt)
             .bind(bill.total_cents)
             .bind(at)
+            .bind(slot)
             .execute(&mut *self)
             .await?;
             Ok(Some(StartedAttempt {
@@ -309,7 +322,16 @@ impl Store {
     /// Opens the next attempt on a collectible or refund bill with a card on file. `None` when the bill is paid,
     /// void, free, already being charged, or the customer has no card.
     pub async fn begin_attempt(&self, bill_id: &str, at: i64) -> Result<Option<StartedAttempt>> {
-        write!(self, |c| c.open_attempt(bill_id, at).await)
+        write!(self, |c| c.open_attempt(bill_id, at, None).await)
+    }
+
+    /// As [`Store::begin_attempt`], for an attempt made for a dated reason (`slot`, as `retry:2027-07-07`): `None`
+    /// also when that slot's attempt was made already, so that doing a day's work twice charges once (R20, R22).
+    pub async fn begin_attempt_in_slot(&self, bill_id: &str, at: i64, slot: &str) -> Result<Option<StartedAttempt>> {
+        match write!(self, |c| c.open_attempt(bill_id, at, Some(slot)).await) {
+            Err(StoreError::Conflict) => Ok(None),
+            other => other,
+        }
     }
 
     /// Records an attempt's outcome with its consequences. Returns false, writing nothing, when it was recorded

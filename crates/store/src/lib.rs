@@ -19,6 +19,7 @@ pub mod clock;
 pub mod instances;
 pub mod ledger;
 pub mod license;
+pub mod monthly;
 pub mod outbox;
 pub mod payments;
 mod point_read;

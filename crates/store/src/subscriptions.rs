@@ -126,7 +126,7 @@ impl Store {
                 for month in order.fee_months {
                     c.record_fee_charged(&s.id, month, &bill.bill.id).await?;
                 }
-                attempt = c.open_attempt(&bill.bill.id, s.created_at).await?;
+                attempt = c.open_attempt(&bill.bill.id, s.created_at, None).await?;
             }
             for email in order.emails {
                 c.insert_email(email).await?;
@@ -157,7 +157,7 @@ impl Store {
                 FeeSettlement::Nothing => {}
                 FeeSettlement::Refund(bill) => {
                     c.insert_bill(bill).await?;
-                    attempt = c.open_attempt(&bill.bill.id, cancellation.at).await?;
+                    attempt = c.open_attempt(&bill.bill.id, cancellation.at, None).await?;
                 }
                 FeeSettlement::Reduce(line) => {
                     let reduced = sqlx::query(

@@ -59,6 +59,39 @@ struct AlertHtml<'a> {
     f: &'a AlertFacts,
 }
 
+/// What "Your Bill" says (reference section 8): the charge, the period's applications with their sellers, and
+/// where to see the details.
+pub struct BillFacts {
+    pub customer_name: String,
+    pub charged_on: String,
+    pub amount: Money,
+    /// The bill's period written out ("June 2027", R19).
+    pub period: String,
+    pub products: Vec<BilledProduct>,
+    pub billing_url: String,
+    pub operator_name: String,
+}
+
+/// One application on a bill: what it cost and who sells and supports it.
+pub struct BilledProduct {
+    pub name: String,
+    pub company_name: String,
+    pub support_contact: String,
+    pub amount: Money,
+}
+
+#[derive(Template)]
+#[template(path = "emails/monthly_bill.txt")]
+struct BillText<'a> {
+    f: &'a BillFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/monthly_bill.html")]
+struct BillHtml<'a> {
+    f: &'a BillFacts,
+}
+
 /// What the cancellation e-mail says: when access ended and why, and what happens to the money (R23).
 pub struct CancellationFacts {
     pub customer_name: String,
@@ -153,6 +186,28 @@ pub fn billing_alert(
         Bodies {
             text: AlertText { f: facts }.render()?,
             html: AlertHtml { f: facts }.render()?,
+        },
+        at,
+    ))
+}
+
+/// "Your Bill from {operator} for {period}": once per monthly bill, when its charge succeeds (or at issue for a
+/// bill with nothing to pay, which sends none, R21).
+pub fn monthly_bill(
+    settings: &Settings,
+    bill_id: &str,
+    to: &str,
+    facts: &BillFacts,
+    at: Moment,
+) -> anyhow::Result<Email> {
+    Ok(email(
+        format!("monthly-bill:{bill_id}"),
+        to,
+        format!("Your Bill from {} for {}", settings.operator_name, facts.period),
+        "monthly_bill",
+        Bodies {
+            text: BillText { f: facts }.render()?,
+            html: BillHtml { f: facts }.render()?,
         },
         at,
     ))

@@ -44,20 +44,21 @@ pub async fn cancel_by_customer(state: &AppState, customer: &Account, product_co
         .open_subscription(&customer.id, &product.id)
         .await?
         .ok_or(Error::NotFound("subscription"))?;
-    cancel(state, customer, &product, &subscription, CancelReason::Customer).await
+    let now = state.now().await?;
+    cancel(state, customer, &product, &subscription, CancelReason::Customer, now).await
 }
 
-/// Cancels a subscription for any reason, in one transaction with its settlement and e-mail. A refund is then
-/// paid through the gateway; if the gateway cannot be reached the refund's attempt stays open and the scheduler
-/// finishes it with the same idempotency key.
+/// Cancels a subscription for any reason at `now` (the request's instant, or the due instant of scheduled work), in
+/// one transaction with its settlement and e-mail. A refund is then paid through the gateway; if the gateway cannot
+/// be reached the refund's attempt stays open and the scheduler finishes it with the same idempotency key.
 pub async fn cancel(
     state: &AppState,
     customer: &Account,
     product: &Product,
     subscription: &Subscription,
     reason: CancelReason,
+    now: DateTime<Utc>,
 ) -> Result<Settled> {
-    let now = state.now().await?;
     let mut refund_bill = None;
     let mut reduction = None;
     let mut void = None;
@@ -116,7 +117,7 @@ pub async fn cancel(
             other => other.into(),
         })?;
     if let Some(started) = started
-        && let Err(error) = payments::make_attempt(state, started).await
+        && let Err(error) = payments::make_attempt(state, started, now).await
     {
         tracing::warn!(%error, subscription = %subscription.id, "refund not paid yet; it will be resumed");
     }

@@ -125,13 +125,15 @@ pub async fn launch(state: &AppState, body: &Value) -> Result<Instance> {
     };
     state
         .store
-        .launch_instance(&instance, &hour_record(&instance, 0, now))
+        .launch_instance(&instance, &hour_record(&instance, 0))
         .await?;
     Ok(instance)
 }
 
 /// The usage record of hour k, counted in the month it starts (R18).
-fn hour_record(instance: &Instance, k: i64, received: DateTime<Utc>) -> UsageRecord {
+/// Instance-hour k as a usage record, received when it starts (R18): an hour recorded late by the scheduler is not
+/// late usage (R14).
+fn hour_record(instance: &Instance, k: i64) -> UsageRecord {
     let starts = hour_start(instance.launched_at, k);
     UsageRecord {
         product_id: instance.product_id.clone(),
@@ -146,7 +148,7 @@ fn hour_record(instance: &Instance, k: i64, received: DateTime<Utc>) -> UsageRec
         )),
         occurred_at: starts,
         month: Month::of(instant(starts)).to_string(),
-        received_at: millis(received),
+        received_at: starts,
     }
 }
 
@@ -171,8 +173,7 @@ pub async fn record_due_hours(state: &AppState, now: DateTime<Utc>) -> Result<()
         if due.is_empty() && !close {
             continue;
         }
-        let received = instant(now);
-        let hours: Vec<UsageRecord> = due.clone().map(|k| hour_record(instance, k, received)).collect();
+        let hours: Vec<UsageRecord> = due.clone().map(|k| hour_record(instance, k)).collect();
         state
             .store
             .record_instance_hours(&instance.id, due.start, &hours, close)

@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use tollgate_domain::Money;
 use tollgate_domain::billing::BillKind;
+use tollgate_domain::calendar::Month;
 use tollgate_domain::card::CardDetails;
 use tollgate_domain::fees::deposits;
 use tollgate_store::accounts::Account;
@@ -18,7 +21,7 @@ use tollgate_store::{millis, new_id};
 
 use crate::error::{Error, Result};
 use crate::gateway::{GatewayError, PaymentGateway};
-use crate::mail::compose::{self, AlertFacts, Moment};
+use crate::mail::compose::{self, AlertFacts, BillFacts, BilledProduct, Moment};
 use crate::services::purchase;
 use crate::state::AppState;
 
@@ -65,7 +68,17 @@ pub async fn charge_bill(state: &AppState, bill_id: &str) -> Result<ChargeOutcom
     let gateway = gateway(state)?;
     let now = state.now().await?;
     match state.store.begin_attempt(bill_id, millis(now)).await? {
-        Some(started) => finish_attempt(state, gateway.as_ref(), started).await,
+        Some(started) => finish_attempt(state, gateway.as_ref(), started, now).await,
+        None => Ok(ChargeOutcome::NotCharged),
+    }
+}
+
+/// Charges a bill for a dated reason (a dunning retry, R22) as of `at`, unless an attempt in that slot was made
+/// already: doing a day's work twice charges once.
+pub async fn charge_in_slot(state: &AppState, bill_id: &str, slot: &str, at: DateTime<Utc>) -> Result<ChargeOutcome> {
+    let gateway = gateway(state)?;
+    match state.store.begin_attempt_in_slot(bill_id, millis(at), slot).await? {
+        Some(started) => finish_attempt(state, gateway.as_ref(), started, at).await,
         None => Ok(ChargeOutcome::NotCharged),
     }
 }
@@ -77,25 +90,26 @@ pub async fn resume_interrupted(state: &AppState) -> Result<()> {
     let Some(gateway) = state.gateway.as_ref() else {
         return Ok(());
     };
+    let now = state.now().await?;
     for started in state.store.open_attempts().await? {
-        finish_attempt(state, gateway.as_ref(), started).await?;
+        finish_attempt(state, gateway.as_ref(), started, now).await?;
     }
     Ok(())
 }
 
-/// Makes an attempt that was opened with its order.
-pub async fn make_attempt(state: &AppState, started: StartedAttempt) -> Result<ChargeOutcome> {
-    finish_attempt(state, gateway(state)?.as_ref(), started).await
+/// Makes an attempt that was opened with its order, its bill or its cancellation, as of `at`.
+pub async fn make_attempt(state: &AppState, started: StartedAttempt, at: DateTime<Utc>) -> Result<ChargeOutcome> {
+    finish_attempt(state, gateway(state)?.as_ref(), started, at).await
 }
 
 async fn finish_attempt(
     state: &AppState,
     gateway: &dyn PaymentGateway,
     started: StartedAttempt,
+    now: DateTime<Utc>,
 ) -> Result<ChargeOutcome> {
     let bill = &started.bill;
     let refund = bill.kind == BillKind::Refund.as_str();
-    let now = state.now().await?;
     let call = match (refund, &bill.refund_of) {
         (true, Some(refunded)) => {
             let reference = state
@@ -165,12 +179,7 @@ async fn finish_attempt(
 
 /// The collection of a bill in the ledger (R28): the customer's payment, each seller's deposit less the per-bill
 /// fee for each of its products with a positive total, and the operator's fees.
-fn collection(
-    state: &AppState,
-    bill: &Bill,
-    lines: &[BillLineView],
-    at: chrono::DateTime<chrono::Utc>,
-) -> LedgerTransaction {
+fn collection(state: &AppState, bill: &Bill, lines: &[BillLineView], at: DateTime<Utc>) -> LedgerTransaction {
     let split = deposits(
         lines.iter().map(|l| {
             (
@@ -211,7 +220,7 @@ fn collection(
 
 /// A refund in the ledger (R23, R28): the customer is paid back, and each seller is charged its part; the per-bill
 /// fee taken at collection is not returned.
-fn repayment(bill: &Bill, lines: &[BillLineView], at: chrono::DateTime<chrono::Utc>) -> LedgerTransaction {
+fn repayment(bill: &Bill, lines: &[BillLineView], at: DateTime<Utc>) -> LedgerTransaction {
     let mut entries = vec![(CUSTOMER_PAYMENTS.to_owned(), -bill.total_cents)];
     for line in lines {
         let account = seller_account(&line.seller_id);
@@ -247,7 +256,7 @@ async fn consequences_by_mail(
     lines: &[BillLineView],
     customer: &Account,
     succeeded: bool,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<Email>> {
     let bill = &started.bill;
     let mut emails = Vec::new();
@@ -269,6 +278,9 @@ async fn consequences_by_mail(
             !succeeded,
         )?);
     }
+    if succeeded && bill.kind == BillKind::Monthly.as_str() {
+        emails.push(monthly_bill_email(state, bill, lines, customer, now).await?);
+    }
     if !succeeded {
         let mut products: Vec<String> = Vec::new();
         for line in lines {
@@ -282,11 +294,7 @@ async fn consequences_by_mail(
             customer_name: customer.name.clone(),
             amount: Money::from_cents(bill.total_cents),
             products,
-            period: bill
-                .period
-                .parse::<tollgate_domain::calendar::Month>()
-                .map(|m| m.long_name())
-                .unwrap_or_default(),
+            period: period_name(&bill.period),
             payment_method_url: state.settings.url("/account/payment-method"),
             billing_url: state.settings.url("/billing"),
             operator_name: state.settings.operator_name.clone(),
@@ -305,4 +313,64 @@ async fn consequences_by_mail(
         )?);
     }
     Ok(emails)
+}
+
+/// "Your Bill" for a monthly bill whose charge succeeded: each product with its amount, seller and contact.
+async fn monthly_bill_email(
+    state: &AppState,
+    bill: &Bill,
+    lines: &[BillLineView],
+    customer: &Account,
+    now: DateTime<Utc>,
+) -> Result<Email> {
+    let mut products: Vec<(String, BilledProduct)> = Vec::new();
+    for line in lines {
+        let amount = Money::from_cents(line.amount_cents);
+        if let Some((_, billed)) = products.iter_mut().find(|(code, _)| *code == line.product_code) {
+            billed.amount += amount;
+            continue;
+        }
+        let product = state
+            .store
+            .product_by_code(&line.product_code)
+            .await?
+            .ok_or(Error::NotFound("product"))?;
+        let seller = state
+            .store
+            .seller(&product.seller_id)
+            .await?
+            .ok_or(Error::NotFound("seller"))?;
+        let billed = BilledProduct {
+            name: product.name,
+            company_name: seller.company_name,
+            support_contact: product.support_contact.unwrap_or(seller.public_contact),
+            amount,
+        };
+        products.push((line.product_code.clone(), billed));
+    }
+    let facts = BillFacts {
+        customer_name: customer.name.clone(),
+        charged_on: now.format("%B %-d, %Y").to_string(),
+        amount: Money::from_cents(bill.total_cents),
+        period: period_name(&bill.period),
+        products: products.into_iter().map(|(_, billed)| billed).collect(),
+        billing_url: state.settings.url("/billing"),
+        operator_name: state.settings.operator_name.clone(),
+    };
+    let moment = Moment {
+        business: now,
+        infra: state.infra_clock.now(),
+    };
+    Ok(compose::monthly_bill(
+        &state.settings,
+        &bill.id,
+        &customer.email,
+        &facts,
+        moment,
+    )?)
+}
+
+/// A bill's period as the e-mails write it ("June 2027").
+fn period_name(period: &str) -> String {
+    period.parse::<Month>().map(Month::long_name).unwrap_or_default()
 }

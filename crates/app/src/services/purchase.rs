@@ -162,7 +162,7 @@ pub async fn place_order(
         (Some(_), None) => PaymentStatus::Declined,
         // The order stands whatever the charge does: the key is shown either way (R10). A gateway that cannot be
         // reached leaves the attempt open, to be finished with the same idempotency key by the scheduler.
-        (Some(_), Some(started)) => match payments::make_attempt(state, started).await {
+        (Some(_), Some(started)) => match payments::make_attempt(state, started, at).await {
             Ok(ChargeOutcome::Paid) => PaymentStatus::Paid,
             Ok(ChargeOutcome::Declined | ChargeOutcome::NotCharged) | Err(Error::GatewayUnavailable) => {
                 PaymentStatus::Declined

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod bad_input;
+mod billing;
 mod crash;
 mod instances;
 mod license;

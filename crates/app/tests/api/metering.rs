@@ -17,65 +17,9 @@ on_both_backends!(
     r14_previous_month_usage_is_accepted_and_marked_late_once_its_month_is_over,
 );
 
-const CARD: &str = "4242424242424242";
-
-/// AS-2's product: 5.00 one-time, 10.00 a month, storage at 0.20 a GB-Month, exports at 0.05 each.
-fn as2_pricing() -> Value {
-    json!({
-        "signup_fee": "5.00",
-        "monthly_fee": "10.00",
-        "usage": [
-            {"dimension": "storage.gb_month", "tiers": [{"up_to": null, "unit_price": "0.20"}]},
-            {"dimension": "custom.exports", "tiers": [{"up_to": "100", "unit_price": "0.05"}, {"up_to": null, "unit_price": "0.01"}]}
-        ]
-    })
-}
-
 async fn post_usage(app: &TestApp, key: &str, records: Value) -> (StatusCode, Value) {
     app.seller_call(key, Method::POST, "/api/v1/usage", Some(json!({"records": records})))
         .await
-}
-
-fn statuses(answer: &Value) -> Vec<(String, String)> {
-    answer["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let outcome = match r["status"].as_str().unwrap() {
-                "rejected" => r["error"]["code"].as_str().unwrap().to_owned(),
-                other => other.to_owned(),
-            };
-            (r["id"].as_str().unwrap().to_owned(), outcome)
-        })
-        .collect()
-}
-
-/// A customer who bought the product and activated it as a hosted product: (browser, user token, PID).
-async fn subscribed(app: &TestApp, seller: &str, product: &Value, email: &str) -> (Browser, String, String) {
-    let customer = app.customer(email, Some(CARD)).await;
-    let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
-    let (user_token, pid) = activate(app, seller, product, &html).await;
-    (customer, user_token, pid)
-}
-
-/// Activates the key on a confirmation page as the seller: (user token, PID).
-async fn activate(app: &TestApp, seller: &str, product: &Value, confirmation: &str) -> (String, String) {
-    let key = element_text(confirmation, "activation-key").expect("an activation key");
-    let (status, ids) = app
-        .seller_call(
-            seller,
-            Method::POST,
-            "/api/v1/license/activate-hosted-product",
-            Some(json!({"activation_key": key, "product_token": product["product_token"]})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{ids}");
-    (
-        ids["user_token"].as_str().unwrap().to_owned(),
-        ids["persistent_identifier"].as_str().unwrap().to_owned(),
-    )
 }
 
 async fn verify(app: &TestApp, seller: &str, pid: &str, product: &Value) -> Value {

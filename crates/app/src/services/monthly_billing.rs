@@ -1,0 +1,361 @@
+//! The monthly run at 00:00 on the 1st (docs/rules.md R19-R21): one bill per customer with the previous month's
+//! usage in arrears (and the month before's late usage, R14) and the new month's fees in advance, one charge, and
+//! "Your Bill" when it succeeds. Sign-ups still pending then are canceled first (R10).
+//!
+//! Everything is decided from the database, so the run can be repeated or resumed after a crash: a customer's bill
+//! is issued at most once per period (a unique key), with its fee records and its first attempt in the same
+//! transaction, and the attempt carries the bill's idempotency key to the gateway.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tollgate_domain::Money;
+use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
+use tollgate_domain::calendar::Month;
+use tollgate_domain::pricing::PriceSchedule;
+use tollgate_domain::rating::{RatedLine, UsageTotal, late_lines, month_lines};
+use tollgate_domain::subscription::{CancelReason, SubscriptionState};
+use tollgate_store::bills::{Bill, BillLine, NewBill};
+use tollgate_store::monthly::{CustomerUsage, Issued, MonthlyBill};
+use tollgate_store::products::Product;
+use tollgate_store::subscriptions::Subscription;
+use tollgate_store::{millis, new_id};
+
+use crate::error::{Error, Result};
+use crate::services::cancellation;
+use crate::services::payments;
+use crate::services::products::ProductView;
+use crate::state::AppState;
+
+/// Customers read and billed together: their subscriptions, usage and fee records come in a few reads.
+const CHUNK: usize = 200;
+
+/// What a run did, for the log and the benchmark.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub issued: usize,
+    pub zero: usize,
+    pub paid: usize,
+    pub declined: usize,
+}
+
+/// R10: sign-ups still pending at the run are canceled (`unpaid_signup`), their bills voided, the customers told.
+pub async fn cancel_unpaid_signups(state: &AppState, at: DateTime<Utc>) -> Result<()> {
+    for subscription in state.store.pending_subscriptions_before(millis(at)).await? {
+        let customer = state
+            .store
+            .account(&subscription.customer_id)
+            .await?
+            .ok_or(Error::NotFound("customer"))?;
+        let product = state
+            .store
+            .product(&subscription.product_id)
+            .await?
+            .ok_or(Error::NotFound("product"))?;
+        match cancellation::cancel(
+            state,
+            &customer,
+            &product,
+            &subscription,
+            CancelReason::UnpaidSignup,
+            at,
+        )
+        .await
+        {
+            // Canceled or paid meanwhile, by the customer or another worker.
+            Ok(_) | Err(Error::Busy(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// Bills every customer with something to pay at `at`, the 1st's 00:00.
+pub async fn run(state: &AppState, at: DateTime<Utc>) -> Result<RunSummary> {
+    let month = Month::of(at);
+    let period = month.previous();
+    let customers = state
+        .store
+        .customers_to_bill(&period.to_string(), &period.previous().to_string(), millis(at))
+        .await?;
+    let mut prices = Prices::default();
+    let mut summary = RunSummary::default();
+    for chunk in customers.chunks(CHUNK) {
+        let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let subscriptions = state.store.subscriptions_of_customers(&ids).await?;
+        let usage = state
+            .store
+            .usage_of_customers(&ids, [&period.to_string(), &period.previous().to_string()])
+            .await?;
+        let due: Vec<&str> = subscriptions
+            .iter()
+            .filter(|s| fee_due(s, at))
+            .map(|s| s.id.as_str())
+            .collect();
+        let charged = state.store.fees_charged(&due, &month.to_string()).await?;
+        for customer_id in &ids {
+            let subscriptions: Vec<&Subscription> =
+                subscriptions.iter().filter(|s| s.customer_id == *customer_id).collect();
+            let usage: Vec<&CustomerUsage> = usage.iter().filter(|u| u.customer_id == *customer_id).collect();
+            let fees_due: Vec<&Subscription> = subscriptions
+                .iter()
+                .copied()
+                .filter(|s| fee_due(s, at) && !charged.contains(&s.id))
+                .collect();
+            let Some(bill) = bill_for(state, &mut prices, customer_id, &fees_due, &usage, at).await? else {
+                continue;
+            };
+            let zero = bill.bill.bill.total_cents == 0;
+            match state.store.issue_monthly_bill(&bill).await? {
+                Issued::Existed => continue,
+                Issued::New(attempt) => {
+                    summary.issued += 1;
+                    summary.zero += usize::from(zero);
+                    if let Some(started) = attempt {
+                        match payments::make_attempt(state, *started, at).await {
+                            Ok(payments::ChargeOutcome::Paid) => summary.paid += 1,
+                            Ok(_) => summary.declined += 1,
+                            // The attempt stays open and the scheduler finishes it with the same key.
+                            Err(Error::GatewayUnavailable) => {}
+                            Err(error) => return Err(error),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!(period = %period, ?summary, "monthly run");
+    Ok(summary)
+}
+
+/// Whether the new month's fee of a subscription is due at the run (R19): active then, begun strictly before.
+fn fee_due(subscription: &Subscription, at: DateTime<Utc>) -> bool {
+    subscription.state == SubscriptionState::Active.as_str() && subscription.created_at < millis(at)
+}
+
+/// The products' prices, read once per run: usage is rated at the price of the month it was used in, fees at
+/// the price in force at the run.
+#[derive(Default)]
+struct Prices {
+    products: HashMap<String, Arc<Priced>>,
+}
+
+struct Priced {
+    product: Product,
+    usage: PriceSchedule,
+    late: PriceSchedule,
+    monthly_fee: Money,
+}
+
+impl Prices {
+    async fn of(&mut self, state: &AppState, product_id: &str, at: DateTime<Utc>) -> Result<Arc<Priced>> {
+        if let Some(priced) = self.products.get(product_id) {
+            return Ok(priced.clone());
+        }
+        let product = state
+            .store
+            .product(product_id)
+            .await?
+            .ok_or(Error::NotFound("product"))?;
+        let period = Month::of(at).previous();
+        let last_instant = |month: Month| month.next().start() - chrono::Duration::milliseconds(1);
+        let usage = ProductView::load_at(state, product.clone(), last_instant(period))
+            .await?
+            .price;
+        let late = ProductView::load_at(state, product.clone(), last_instant(period.previous()))
+            .await?
+            .price;
+        let monthly_fee = ProductView::load_at(state, product.clone(), at)
+            .await?
+            .price
+            .pricing
+            .monthly_fee;
+        let priced = Arc::new(Priced {
+            product,
+            usage,
+            late,
+            monthly_fee,
+        });
+        self.products.insert(product_id.to_owned(), priced.clone());
+        Ok(priced)
+    }
+}
+
+/// A customer's bill at `at`, or `None` when they have nothing on it.
+async fn bill_for(
+    state: &AppState,
+    prices: &mut Prices,
+    customer_id: &str,
+    fees_due: &[&Subscription],
+    usage: &[&CustomerUsage],
+    at: DateTime<Utc>,
+) -> Result<Option<MonthlyBill>> {
+    let month = Month::of(at);
+    let period = month.previous();
+    let id = new_id();
+    let mut lines = Vec::new();
+    let mut fees = Vec::new();
+    // Products in the order the customer's usage and fees name them: fees first, then usage by product.
+    let mut products: Vec<&str> = fees_due.iter().map(|s| s.product_id.as_str()).collect();
+    for u in usage {
+        if !products.contains(&u.product_id.as_str()) {
+            products.push(&u.product_id);
+        }
+    }
+    for product_id in products {
+        let priced = prices.of(state, product_id, at).await?;
+        let name = &priced.product.name;
+        for subscription in fees_due.iter().filter(|s| s.product_id == product_id) {
+            if priced.monthly_fee.is_zero() {
+                continue;
+            }
+            let description = format!("{name}: monthly fee for {}", month.long_name());
+            lines.push(fee_line(&id, subscription, priced.monthly_fee, description));
+            fees.push((subscription.id.clone(), month.to_string()));
+        }
+        let of_product: Vec<&CustomerUsage> = usage.iter().copied().filter(|u| u.product_id == product_id).collect();
+        let in_time = totals(&of_product, &period.to_string(), false)?;
+        for rated in month_lines(&priced.usage, &in_time.totals) {
+            let subscription = in_time.subscription(&rated);
+            let description = usage_description(name, &rated, &format!("in {}", period.long_name()));
+            lines.push(usage_line(&id, product_id, subscription, &rated, description));
+        }
+        let earlier = period.previous().to_string();
+        let late = totals(&of_product, &earlier, true)?;
+        if !late.totals.is_empty() {
+            let billed = totals(&of_product, &earlier, false)?;
+            for rated in late_lines(&priced.late, &billed.totals, &late.totals) {
+                let subscription = late.subscription(&rated);
+                let when = format!("late usage for {}", period.previous().long_name());
+                lines.push(usage_line(
+                    &id,
+                    product_id,
+                    subscription,
+                    &rated,
+                    usage_description(name, &rated, &when),
+                ));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    for (position, line) in lines.iter_mut().enumerate() {
+        line.position = i64::try_from(position).map_err(anyhow::Error::from)?;
+    }
+    let total: i64 = lines.iter().map(|l| l.amount_cents).sum();
+    // R21: nothing to pay is paid at issue, without the gateway or an e-mail.
+    let (status, paid_at) = match total {
+        0 => (BillStatus::Paid, Some(millis(at))),
+        _ => (BillStatus::Pending, None),
+    };
+    Ok(Some(MonthlyBill {
+        bill: NewBill {
+            bill: Bill {
+                id,
+                customer_id: customer_id.to_owned(),
+                kind: BillKind::Monthly.as_str().into(),
+                period: period.to_string(),
+                subscription_id: None,
+                event_key: None,
+                issued_at: millis(at),
+                total_cents: total,
+                status: status.as_str().into(),
+                attempts: 0,
+                open_attempt: None,
+                paid_at,
+                refund_of: None,
+            },
+            lines,
+        },
+        fees,
+    }))
+}
+
+/// One product's usage of a month added up per dimension and configuration, with the subscription each total
+/// belongs to (the latest, when a cancel and resubscribe split the month).
+struct Totals {
+    totals: Vec<UsageTotal>,
+    subscriptions: Vec<String>,
+}
+
+impl Totals {
+    fn subscription(&self, rated: &RatedLine) -> &str {
+        self.totals
+            .iter()
+            .position(|t| t.dimension == rated.dimension && t.configuration == rated.configuration)
+            .map_or("", |i| self.subscriptions[i].as_str())
+    }
+}
+
+fn totals(usage: &[&CustomerUsage], month: &str, late: bool) -> Result<Totals> {
+    let mut by_key: BTreeMap<(String, Option<String>), (Decimal, String)> = BTreeMap::new();
+    for u in usage.iter().filter(|u| u.month == month && u.late == late) {
+        let quantity: Decimal = u
+            .quantity
+            .parse()
+            .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", u.quantity))?;
+        let entry = by_key
+            .entry((u.dimension.clone(), u.configuration.clone()))
+            .or_insert((Decimal::ZERO, String::new()));
+        entry.0 += quantity;
+        entry.1.clone_from(&u.subscription_id);
+    }
+    let (totals, subscriptions) = by_key
+        .into_iter()
+        .map(|((dimension, configuration), (quantity, subscription))| {
+            (
+                UsageTotal {
+                    dimension,
+                    configuration,
+                    quantity,
+                },
+                subscription,
+            )
+        })
+        .unzip();
+    Ok(Totals { totals, subscriptions })
+}
+
+fn usage_description(product: &str, rated: &RatedLine, when: &str) -> String {
+    match &rated.configuration {
+        Some(configuration) => format!("{product}: {} ({configuration}) {when}", rated.dimension),
+        None => format!("{product}: {} {when}", rated.dimension),
+    }
+}
+
+fn fee_line(bill_id: &str, subscription: &Subscription, amount: Money, description: String) -> BillLine {
+    BillLine {
+        bill_id: bill_id.to_owned(),
+        position: 0,
+        product_id: subscription.product_id.clone(),
+        subscription_id: subscription.id.clone(),
+        kind: LineKind::MonthlyFee.as_str().into(),
+        dimension: None,
+        quantity: None,
+        amount_cents: amount.cents(),
+        description,
+    }
+}
+
+fn usage_line(
+    bill_id: &str,
+    product_id: &str,
+    subscription_id: &str,
+    rated: &RatedLine,
+    description: String,
+) -> BillLine {
+    BillLine {
+        bill_id: bill_id.to_owned(),
+        position: 0,
+        product_id: product_id.to_owned(),
+        subscription_id: subscription_id.to_owned(),
+        kind: LineKind::Usage.as_str().into(),
+        dimension: Some(rated.dimension.clone()),
+        quantity: Some(rated.quantity.normalize().to_string()),
+        amount_cents: rated.amount.cents(),
+        description,
+    }
+}
