@@ -133,29 +133,33 @@ impl Store {
     /// at the same moment.
     pub async fn issue_monthly_bill(&self, monthly: &MonthlyBill) -> Result<Issued> {
         let bill = &monthly.bill.bill;
-        let issued = write!(self, |c| {
-            let existing: Option<(String,)> =
-                sqlx::query_as("SELECT id FROM bills WHERE customer_id = $1 AND period = $2 AND kind = 'monthly'")
-                    .bind(&bill.customer_id)
-                    .bind(&bill.period)
-                    .fetch_optional(&mut *c)
-                    .await?;
-            if existing.is_some() {
-                return Ok(Issued::Existed);
-            }
-            c.insert_bill(&monthly.bill).await?;
-            for (subscription_id, month) in &monthly.fees {
-                c.record_fee_charged(subscription_id, month, &bill.id).await?;
-            }
-            let attempt = match bill.total_cents {
-                0 => None,
-                _ => c
-                    .open_attempt(&bill.id, bill.issued_at, Some(ISSUE_SLOT))
-                    .await?
-                    .map(Box::new),
-            };
-            Ok::<_, StoreError>(Issued::New(attempt))
-        });
+        // In a block of its own, so that a refusal by a unique key anywhere in the transaction lands in `issued`.
+        let issued = async {
+            write!(self, |c| {
+                let existing: Option<(String,)> =
+                    sqlx::query_as("SELECT id FROM bills WHERE customer_id = $1 AND period = $2 AND kind = 'monthly'")
+                        .bind(&bill.customer_id)
+                        .bind(&bill.period)
+                        .fetch_optional(&mut *c)
+                        .await?;
+                if existing.is_some() {
+                    return Ok(Issued::Existed);
+                }
+                c.insert_bill(&monthly.bill).await?;
+                for (subscription_id, month) in &monthly.fees {
+                    c.record_fee_charged(subscription_id, month, &bill.id).await?;
+                }
+                let attempt = match bill.total_cents {
+                    0 => None,
+                    _ => c
+                        .open_attempt(&bill.id, bill.issued_at, Some(ISSUE_SLOT))
+                        .await?
+                        .map(Box::new),
+                };
+                Ok::<_, StoreError>(Issued::New(attempt))
+            })
+        }
+        .await;
         match issued {
             Err(StoreError::Conflict) => Ok(Issued::Existed),
             other => other,

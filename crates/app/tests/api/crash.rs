@@ -1,5 +1,6 @@
 //! Exactly once across crashes (R20): a charge interrupted between the gateway and the database is finished with
-//! its original idempotency key, never made twice.
+//! its original idempotency key, never made twice; a monthly run killed half-way (kill -9 of the real binary) and
+//! restarted bills and charges every customer exactly once; two processes running the same 1st do too.
 
 use chrono::Utc;
 use reqwest::{Method, StatusCode};
@@ -10,7 +11,25 @@ use tollgate_store::payments::PaymentMethod;
 use crate::helpers::*;
 use crate::on_both_backends;
 
-on_both_backends!(a_charge_interrupted_after_the_gateway_is_finished_once);
+on_both_backends!(
+    a_charge_interrupted_after_the_gateway_is_finished_once,
+    a_monthly_run_killed_half_way_bills_everyone_once_after_a_restart,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_running_the_same_1st_bill_everyone_once() {
+    if postgres_url().is_none() {
+        eprintln!("TEST_DATABASE_URL is not set: the PostgreSQL run is skipped");
+        return;
+    }
+    let seeded = Seeded::new(Backend::Postgres, 600).await;
+    let (first, second) = (seeded.process(), seeded.process());
+    let (a, b) = tokio::join!(first.move_clock(JULY_1ST), second.move_clock(JULY_1ST));
+    assert_eq!((a, b), (StatusCode::OK, StatusCode::OK), "both processes ran the 1st");
+    seeded.check_everyone_billed_once().await;
+    drop((first, second));
+    seeded.db.drop_now().await;
+}
 
 async fn a_charge_interrupted_after_the_gateway_is_finished_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -82,4 +101,273 @@ async fn a_charge_interrupted_after_the_gateway_is_finished_once(backend: Backen
     app.set_clock("2027-06-17T02:00:00Z").await;
     assert_eq!(app.bills_of("wes@example.com").await[0]["attempts"], 2);
     app.finish().await;
+}
+
+const JULY_1ST: &str = "2027-07-01T00:00:00Z";
+const SECRET_KEY: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+
+async fn a_monthly_run_killed_half_way_bills_everyone_once_after_a_restart(backend: Backend) {
+    let seeded = Seeded::new(backend, 2000).await;
+    let server = seeded.process();
+    let mover = {
+        let server_url = server.url.clone();
+        tokio::spawn(async move { move_clock(&server_url, JULY_1ST).await })
+    };
+    // Killed once a tenth of the customers are billed: the run is under way, far from its end.
+    let store = tollgate_store::Store::connect(&seeded.db.url).await.unwrap();
+    let mut billed = 0;
+    for _ in 0..6000 {
+        billed = store.monthly_bills("2027-06", "paid").await.unwrap().len();
+        if billed >= seeded.customers / 10 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    drop(server);
+    let _ = mover.await;
+    let after_kill = store.monthly_bills("2027-06", "paid").await.unwrap().len();
+    assert!(
+        billed >= seeded.customers / 10 && after_kill < seeded.customers,
+        "killed during the run ({after_kill} of {} billed)",
+        seeded.customers
+    );
+    store.close().await;
+    // The restarted process finishes the 1st before it serves.
+    let restarted = seeded.process();
+    drop(restarted);
+    seeded.check_everyone_billed_once().await;
+    seeded.db.drop_now().await;
+}
+
+/// A database with one seller, a 10.00-a-month product and `customers` active subscribers with paying cards, seeded
+/// through the store on June 15, served by no process yet.
+struct Seeded {
+    backend: Backend,
+    db: TestDatabase,
+    customers: usize,
+    seller_key: String,
+}
+
+impl Seeded {
+    async fn new(backend: Backend, customers: usize) -> Seeded {
+        let app = TestApp::spawn_with(
+            backend,
+            Options {
+                start: "2027-06-15T00:00:00Z",
+                ..Options::default()
+            },
+        )
+        .await;
+        let seller_key = app.create_seller("seller@example.com").await;
+        let created = app
+            .create_product(
+                &seller_key,
+                serde_json::json!({"signup_fee": "0.00", "monthly_fee": "10.00", "usage": []}),
+            )
+            .await;
+        let store = app.running().state.store.clone();
+        let product = store
+            .product_by_code(created["product_code"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let at = tollgate_store::millis(
+            chrono::DateTime::parse_from_rfc3339("2027-06-15T00:00:00Z")
+                .unwrap()
+                .to_utc(),
+        );
+        let mut workers = tokio::task::JoinSet::new();
+        for worker in 0..8 {
+            let (store, product) = (store.clone(), product.clone());
+            workers.spawn(async move {
+                for i in (worker..customers).step_by(8) {
+                    seed_customer(&store, &product, i, at).await;
+                }
+            });
+        }
+        while let Some(done) = workers.join_next().await {
+            done.unwrap();
+        }
+        Seeded {
+            backend,
+            db: app.stop_keeping_database().await,
+            customers,
+            seller_key,
+        }
+    }
+
+    /// The real binary serving the database, started after its start-up work is done.
+    fn process(&self) -> ServerProcess {
+        ServerProcess::start(&self.db.url, self.backend)
+    }
+
+    /// Every customer has exactly one monthly bill for June, paid with one attempt; the seller got one deposit
+    /// each; every "Your Bill" e-mail was composed once; the ledger balances.
+    async fn check_everyone_billed_once(&self) {
+        let store = tollgate_store::Store::connect(&self.db.url).await.unwrap();
+        let bills = store.monthly_bills("2027-06", "paid").await.unwrap();
+        assert_eq!(bills.len(), self.customers, "every customer billed");
+        let mut customers: Vec<&str> = bills.iter().map(|b| b.customer_id.as_str()).collect();
+        customers.sort_unstable();
+        customers.dedup();
+        assert_eq!(customers.len(), self.customers, "one bill per customer");
+        for bill in &bills {
+            assert_eq!((bill.total_cents, bill.attempts), (1000, 1), "bill {}", bill.id);
+        }
+        for status in ["pending", "failed", "void"] {
+            assert!(
+                store.monthly_bills("2027-06", status).await.unwrap().is_empty(),
+                "{status} bills"
+            );
+        }
+        let seller = store
+            .seller_by_api_key(&tollgate::secrets::sha256_hex(&self.seller_key))
+            .await
+            .unwrap()
+            .unwrap();
+        let deposits = store.seller_transactions(&seller.id).await.unwrap();
+        assert_eq!(deposits.len(), self.customers, "one deposit per bill");
+        let balance = store
+            .account_balance(&tollgate_store::ledger::seller_account(&seller.id))
+            .await
+            .unwrap();
+        assert_eq!(balance, 970 * i64::try_from(self.customers).unwrap());
+        let emails = store.recent_emails(i64::MAX).await.unwrap();
+        let bill_emails = emails.iter().filter(|e| e.subject.starts_with("Your Bill")).count();
+        assert_eq!(bill_emails, self.customers);
+        assert_eq!(store.ledger_violations().await.unwrap(), Vec::<String>::new());
+        store.close().await;
+    }
+}
+
+async fn seed_customer(store: &tollgate_store::Store, product: &tollgate_store::products::Product, i: usize, at: i64) {
+    use tollgate_store::accounts::Account;
+    use tollgate_store::subscriptions::{ActivationKey, NewOrder, Subscription};
+    let email = format!("customer{i}@example.com");
+    let account = Account {
+        id: tollgate_store::new_id(),
+        email: email.clone(),
+        email_normalized: email,
+        name: format!("Customer {i}"),
+        // Nobody signs in: any stored text will do.
+        password_hash: "not-a-hash".into(),
+        created_at: at,
+    };
+    store.create_account(&account).await.unwrap();
+    store
+        .set_payment_method(&PaymentMethod {
+            customer_id: account.id.clone(),
+            brand: "Visa".into(),
+            last4: "4242".into(),
+            exp_month: 12,
+            exp_year: 2030,
+            // The sandbox gateway charges a token of this form successfully.
+            gateway_token: format!("sandbox_seeded{i}"),
+            added_at: at,
+        })
+        .await
+        .unwrap();
+    let subscription = Subscription {
+        id: tollgate_store::new_id(),
+        customer_id: account.id.clone(),
+        product_id: product.id.clone(),
+        state: "active".into(),
+        cancel_reason: None,
+        created_at: at,
+        activated_at: Some(at),
+        canceled_at: None,
+    };
+    let key = ActivationKey {
+        key_hash: tollgate::secrets::sha256_hex(&format!("seeded-key-{i}")),
+        customer_id: account.id.clone(),
+        product_id: product.id.clone(),
+        created_at: at,
+    };
+    store
+        .place_order(NewOrder {
+            subscription: &subscription,
+            activation_key: &key,
+            bill: None,
+            fee_months: &[],
+            emails: &[],
+        })
+        .await
+        .unwrap();
+}
+
+/// The `tollgate` binary serving a database in the sandbox, killed with SIGKILL when dropped.
+struct ServerProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl ServerProcess {
+    /// Starts `serve` and waits for the line that says where it listens, printed once the start-up work is done.
+    fn start(database_url: &str, backend: Backend) -> ServerProcess {
+        use std::io::{BufRead, BufReader};
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        command
+            .args([
+                "serve",
+                "--sandbox",
+                "--addr",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
+            .env("TOLLGATE_OPERATOR_TOKEN", OPERATOR_TOKEN)
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("TOLLGATE_ADDR")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if let Backend::Postgres = backend {
+            command.env("TOLLGATE_SECRET_KEY", SECRET_KEY);
+        }
+        let mut child = command.spawn().expect("start tollgate");
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                reader.read_line(&mut line).expect("read stdout") > 0,
+                "tollgate stopped before listening"
+            );
+            if let Some(address) = line.trim_end().strip_prefix("listening on ") {
+                // The log goes on on standard output: read to the end, so that the server never writes into a
+                // closed pipe, and shown with the test's output if it fails.
+                std::thread::spawn(move || {
+                    for line in reader.lines().map_while(Result::ok) {
+                        eprintln!("tollgate: {line}");
+                    }
+                });
+                return ServerProcess {
+                    url: address.to_owned(),
+                    child,
+                };
+            }
+        }
+    }
+
+    async fn move_clock(&self, to: &str) -> StatusCode {
+        move_clock(&self.url, to).await
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // SIGKILL: no shutdown, as in a crash.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn move_clock(server_url: &str, to: &str) -> StatusCode {
+    let response = reqwest::Client::new()
+        .post(format!("{server_url}/api/v1/admin/clock"))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&serde_json::json!({"now": to}))
+        .send()
+        .await;
+    response.map_or(StatusCode::SERVICE_UNAVAILABLE, |r| r.status())
 }

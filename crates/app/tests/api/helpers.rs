@@ -100,7 +100,7 @@ impl TestDatabase {
         }
     }
 
-    async fn drop_now(&self) {
+    pub async fn drop_now(&self) {
         if self.dropped.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -284,6 +284,14 @@ impl TestApp {
 
     pub fn running(&self) -> &RunningApp {
         self.app.as_ref().expect("running")
+    }
+
+    /// Stops the server and hands over its database, for a test that goes on with other processes.
+    pub async fn stop_keeping_database(mut self) -> TestDatabase {
+        if let Some(app) = self.app.take() {
+            app.stop().await.expect("server stopped cleanly");
+        }
+        self.db
     }
 
     /// Ends the test: checks the ledger's invariants, stops the server and removes the database.
