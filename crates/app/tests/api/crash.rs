@@ -324,29 +324,32 @@ impl ServerProcess {
         if let Backend::Postgres = backend {
             command.env("TOLLGATE_SECRET_KEY", SECRET_KEY);
         }
-        let mut child = command.spawn().expect("start tollgate");
-        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let child = command.spawn().expect("start tollgate");
+        // Owned from here on, so that a failure below still kills and reaps it.
+        let mut server = ServerProcess {
+            child,
+            url: String::new(),
+        };
+        let mut reader = BufReader::new(server.child.stdout.take().unwrap());
         let mut line = String::new();
-        loop {
+        while server.url.is_empty() {
             line.clear();
             assert!(
                 reader.read_line(&mut line).expect("read stdout") > 0,
                 "tollgate stopped before listening"
             );
             if let Some(address) = line.trim_end().strip_prefix("listening on ") {
-                // The log goes on on standard output: read to the end, so that the server never writes into a
-                // closed pipe, and shown with the test's output if it fails.
-                std::thread::spawn(move || {
-                    for line in reader.lines().map_while(Result::ok) {
-                        eprintln!("tollgate: {line}");
-                    }
-                });
-                return ServerProcess {
-                    url: address.to_owned(),
-                    child,
-                };
+                server.url = address.to_owned();
             }
         }
+        // The log goes on on standard output: read to the end, so that the server never writes into a closed pipe,
+        // and shown with the test's output if it fails.
+        std::thread::spawn(move || {
+            for line in reader.lines().map_while(Result::ok) {
+                eprintln!("tollgate: {line}");
+            }
+        });
+        server
     }
 
     async fn move_clock(&self, to: &str) -> StatusCode {
