@@ -12,11 +12,14 @@
 mod database;
 #[path = "support/subscribers.rs"]
 mod subscribers;
+#[path = "support/load.rs"]
+mod load;
 mod support;
 
 use database::Database;
 use subscribers::{Subscriber, subscriber};
-use support::{Run, TempDir, cpu_time, machine, measure, seller_with_product};
+use load::{Run, measure};
+use support::{TempDir, cpu_time, machine, seller_with_product};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -124,7 +127,7 @@ struct Catalogue {
 
 async fn bench(plan: &Plan, database: &Database) -> anyhow::Result<()> {
     let started = Instant::now();
-    let app = database.start_server().await?;
+    let app = database.start_server(None).await?;
     let state = app.state.clone();
     let base = format!("http://{}", app.address);
 

@@ -5,9 +5,12 @@
 //! `cargo bench -p tollgate --bench purchase`; BENCH_CUSTOMERS changes the number of customers (2,000 by default).
 //! Without `--bench` (as `cargo test --benches` runs it) it makes a small pass only, to show that it still works.
 
+#[path = "support/load.rs"]
+mod load;
 mod support;
 
-use support::{Run, TempDir, machine, measure, seller_with_product};
+use load::{Run, measure};
+use support::{TempDir, machine, seller_with_product};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -12,11 +12,14 @@
 mod database;
 #[path = "support/subscribers.rs"]
 mod subscribers;
+#[path = "support/load.rs"]
+mod load;
 mod support;
 
 use database::Database;
 use subscribers::subscriber;
-use support::{Run, TempDir, machine, measure, seller_with_product};
+use load::{Run, measure};
+use support::{TempDir, machine, seller_with_product};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -98,7 +101,7 @@ struct Customer {
 
 async fn bench(plan: &Plan, database: &Database) -> anyhow::Result<()> {
     // Not in the sandbox: the records are stamped with the system's clock, the business clock.
-    let app = database.start_server().await?;
+    let app = database.start_server(None).await?;
     let state = app.state.clone();
     let url = Arc::new(format!("http://{}/api/v1/usage", app.address));
 

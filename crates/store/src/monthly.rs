@@ -187,6 +187,17 @@ impl Store {
         .await?))
     }
 
+    /// How many monthly bills a period has, whatever their status.
+    pub async fn monthly_bill_count(&self, period: &str) -> Result<i64> {
+        read!(self, |c| {
+            let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bills WHERE kind = 'monthly' AND period = $1")
+                .bind(period)
+                .fetch_one(&mut *c)
+                .await?;
+            Ok(count)
+        })
+    }
+
     /// The last midnight whose work the scheduler finished, if it has started.
     pub async fn schedule_done_through(&self, name: &str) -> Result<Option<i64>> {
         read!(self, |c| {

@@ -53,12 +53,13 @@ impl Database {
         })
     }
 
-    /// The real server on this database, in this process. Not in the sandbox: the business clock is the system's,
-    /// so no request reads a clock row; no payment gateway, no mail.
-    pub async fn start_server(&self) -> anyhow::Result<RunningApp> {
+    /// The real server on this database, in this process, without mail. With `sandbox_start`, in the sandbox: the
+    /// sandbox gateway and the simulated business clock starting then. Without, the business clock is the system's,
+    /// so no request reads a clock row, and there is no payment gateway.
+    pub async fn start_server(&self, sandbox_start: Option<&str>) -> anyhow::Result<RunningApp> {
         let mut args = ServeArgs::for_database(&self.url);
-        args.sandbox = false;
-        args.sandbox_start = None;
+        args.sandbox = sandbox_start.is_some();
+        args.sandbox_start = sandbox_start.map(str::to_owned);
         args.demo = false;
         args.smtp_url = None;
         if self.is_postgres() {
