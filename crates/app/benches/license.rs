@@ -10,15 +10,15 @@
 
 #[path = "support/database.rs"]
 mod database;
-#[path = "support/subscribers.rs"]
-mod subscribers;
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/subscribers.rs"]
+mod subscribers;
 mod support;
 
 use database::Database;
-use subscribers::{Subscriber, subscriber};
 use load::{Run, measure};
+use subscribers::{Subscriber, subscriber};
 use support::{TempDir, cpu_time, machine, seller_with_product};
 
 use std::sync::Arc;

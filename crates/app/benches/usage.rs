@@ -10,15 +10,15 @@
 
 #[path = "support/database.rs"]
 mod database;
-#[path = "support/subscribers.rs"]
-mod subscribers;
 #[path = "support/load.rs"]
 mod load;
+#[path = "support/subscribers.rs"]
+mod subscribers;
 mod support;
 
 use database::Database;
-use subscribers::subscriber;
 use load::{Run, measure};
+use subscribers::subscriber;
 use support::{TempDir, machine, seller_with_product};
 
 use std::sync::Arc;

@@ -37,6 +37,8 @@ pub struct BillLine {
     pub quantity: Option<String>,
     pub amount_cents: i64,
     pub description: String,
+    /// For a usage line: the month of the usage it charges (R14, R19).
+    pub usage_month: Option<String>,
 }
 
 /// A bill line with the product's code and seller, as reports and deposits need them.
@@ -50,6 +52,7 @@ pub struct BillLineView {
     pub quantity: Option<String>,
     pub amount_cents: i64,
     pub description: String,
+    pub usage_month: Option<String>,
 }
 
 pub struct NewBill {
@@ -118,8 +121,8 @@ queries! {
         async fn insert_bill_line(&mut self, l: &BillLine) -> Result<()> {
             sqlx::query(
                 "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
-                                         amount_cents, description)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                         amount_cents, description, usage_month)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&l.bill_id)
             .bind(l.position)
@@ -130,6 +133,7 @@ queries! {
             .bind(&l.quantity)
             .bind(l.amount_cents)
             .bind(&l.description)
+            .bind(&l.usage_month)
             .execute(&mut *self)
             .await?;
             Ok(())
@@ -222,7 +226,7 @@ impl Store {
         read!(self, |c| {
             Ok(sqlx::query_as(
             "SELECT l.bill_id, p.code AS product_code, p.seller_id, l.kind, l.dimension, l.quantity, l.amount_cents,
-                    l.description
+                    l.description, l.usage_month
              FROM bill_lines l JOIN bills b ON b.id = l.bill_id JOIN products p ON p.id = l.product_id
              WHERE b.customer_id = $1 ORDER BY b.issued_at, b.id, l.position",
         )
@@ -236,7 +240,7 @@ impl Store {
         read!(self, |c| {
             Ok(sqlx::query_as(
             "SELECT l.bill_id, p.code AS product_code, p.seller_id, l.kind, l.dimension, l.quantity, l.amount_cents,
-                    l.description
+                    l.description, l.usage_month
              FROM bill_lines l JOIN products p ON p.id = l.product_id WHERE l.bill_id = $1 ORDER BY l.position",
         )
         .bind(bill_id)

@@ -144,6 +144,7 @@ fn refund(
             quantity: None,
             amount_cents: -unused.cents(),
             description: unused_description(product, now),
+            usage_month: None,
         }],
         bill: Bill {
             id,
@@ -181,6 +182,7 @@ fn reducing_line(
         quantity: None,
         amount_cents: -unused.cents(),
         description: unused_description(product, now),
+        usage_month: None,
     }
 }
 

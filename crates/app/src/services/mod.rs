@@ -15,4 +15,5 @@ pub mod payments;
 pub mod products;
 pub mod purchase;
 pub mod sellers;
+pub mod statement;
 pub mod usage;

@@ -220,7 +220,7 @@ async fn bill_for(
         for rated in month_lines(&priced.usage, &in_time.totals) {
             let subscription = in_time.subscription(&rated);
             let description = usage_description(name, &rated, &format!("in {}", period.long_name()));
-            lines.push(usage_line(&id, product_id, subscription, &rated, description));
+            lines.push(usage_line(&id, product_id, subscription, period, &rated, description));
         }
         let earlier = period.previous().to_string();
         let late = totals(&of_product, &earlier, true)?;
@@ -233,6 +233,7 @@ async fn bill_for(
                     &id,
                     product_id,
                     subscription,
+                    period.previous(),
                     &rated,
                     usage_description(name, &rated, &when),
                 ));
@@ -337,6 +338,7 @@ fn fee_line(bill_id: &str, subscription: &Subscription, amount: Money, descripti
         quantity: None,
         amount_cents: amount.cents(),
         description,
+        usage_month: None,
     }
 }
 
@@ -344,6 +346,7 @@ fn usage_line(
     bill_id: &str,
     product_id: &str,
     subscription_id: &str,
+    month: Month,
     rated: &RatedLine,
     description: String,
 ) -> BillLine {
@@ -357,5 +360,6 @@ fn usage_line(
         quantity: Some(rated.quantity.normalize().to_string()),
         amount_cents: rated.amount.cents(),
         description,
+        usage_month: Some(month.to_string()),
     }
 }

@@ -209,6 +209,7 @@ fn signup_bill(offer: &Offer, customer: &Account, subscription: &Subscription) -
             quantity: None,
             amount_cents: amount.cents(),
             description,
+            usage_month: None,
         })
         .collect();
     NewBill {

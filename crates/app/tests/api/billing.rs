@@ -233,6 +233,32 @@ async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_canc
     // Nothing more to bill on September 1: no subscription, no usage.
     app.set_clock("2027-09-01T00:00:00Z").await;
     assert_eq!(monthly_bills(&app.bills_of("ann@example.com").await).len(), 2);
+
+    // Each month's statement shows its activity whichever bill collected it (R19): the reference's June revenue of
+    // 5.00 + 4.67 + 0.84 and July's of 10.00 - 3.55 + 1.16.
+    let (status, june) = customer.page("/billing/statements/2027-06").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(element_text(&june, "statement-total").as_deref(), Some("$10.51"));
+    assert!(
+        june.contains("storage.gb_month in June 2027") && june.contains("July 1, 2027 (paid)"),
+        "{june}"
+    );
+    assert!(!june.contains("class=\"top\""), "printable: no site navigation");
+    let (_, july) = customer.page("/billing/statements/2027-07").await;
+    assert_eq!(element_text(&july, "statement-total").as_deref(), Some("$7.61"));
+    let (_, may) = customer.page("/billing/statements/2027-05").await;
+    assert!(may.contains("no-activity"), "{may}");
+    for month in ["2027-09", "2027-10", "June"] {
+        let (status, _) = customer.page(&format!("/billing/statements/{month}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{month}");
+    }
+    let (_, billing) = customer.page("/billing").await;
+    assert_eq!(
+        element_attr(&billing, "previous-statement", "href").as_deref(),
+        Some("/billing/statements/2027-08")
+    );
+    let picked = customer.get("/billing/statements?month=2027-06").await;
+    assert_eq!(picked.headers()["location"], "/billing/statements/2027-06");
     app.finish().await;
 }
 

@@ -34,6 +34,8 @@ struct BillingPage {
     next_bill_estimate: Money,
     card: Option<String>,
     chart: String,
+    /// The month before this one: its statement is one click away.
+    previous_month: (String, String),
 }
 
 struct UnpaidBill {
@@ -84,6 +86,7 @@ fn billing_page(layout: Layout, month: MonthToDate, focus: Option<String>) -> Bi
         next_bill_estimate: month.next_bill_estimate,
         card: month.card.as_ref().map(describe_card),
         chart,
+        previous_month: (month.month.previous().to_string(), month.month.previous().long_name()),
     }
 }
 

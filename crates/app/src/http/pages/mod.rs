@@ -8,6 +8,7 @@ mod mailbox;
 mod payment_method;
 mod purchase;
 mod seller;
+mod statement;
 
 use askama::Template;
 use axum::Router;
@@ -35,6 +36,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/billing", get(billing::page))
         .route("/billing/subscriptions/{code}", get(billing::subscription))
         .route("/billing/subscriptions/{code}/cancel", post(billing::cancel))
+        .route("/billing/statements", get(statement::pick))
+        .route("/billing/statements/{month}", get(statement::page))
         .route("/seller", get(seller::console))
         .route("/seller/join", post(seller::join))
         .route("/seller/api-keys", post(seller::create_key))

@@ -1,0 +1,105 @@
+//! The customer's statement for a past month (docs/rules.md R19): the month's activity, whichever bill collected it.
+//! June's statement shows June's sign-up and fees, June's usage (billed on July 1, late usage on a later bill), and
+//! June's refunds; each line says which bill carries it.
+
+use chrono::{DateTime, Utc};
+use tollgate_domain::Money;
+use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
+use tollgate_domain::calendar::Month;
+use tollgate_store::accounts::Account;
+use tollgate_store::bills::{Bill, BillLineView};
+use tollgate_store::instant;
+
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+pub struct Statement {
+    pub month: Month,
+    pub products: Vec<StatementProduct>,
+    pub total: Money,
+}
+
+/// One product's lines of the month.
+pub struct StatementProduct {
+    pub code: String,
+    pub name: String,
+    pub company_name: String,
+    pub lines: Vec<StatementLine>,
+    pub total: Money,
+}
+
+pub struct StatementLine {
+    pub description: String,
+    pub quantity: Option<String>,
+    pub amount: Money,
+    /// The bill that carries the line: when it was issued, and its status.
+    pub bill_issued_at: DateTime<Utc>,
+    pub bill_status: String,
+}
+
+/// The statement of `month` for the customer; [`Error::NotFound`] for the current month or a later one, which has
+/// no statement yet.
+pub async fn statement(state: &AppState, customer: &Account, month: Month) -> Result<Statement> {
+    if month >= Month::of(state.now().await?) {
+        return Err(Error::NotFound("statement (the month is not over)"));
+    }
+    let bills = state.store.bills_of_customer(&customer.id).await?;
+    let lines = state.store.bill_lines_of_customer(&customer.id).await?;
+    let mut products: Vec<StatementProduct> = Vec::new();
+    for line in &lines {
+        let Some(bill) = bills.iter().find(|b| b.id == line.bill_id) else {
+            continue;
+        };
+        // Void bills were never owed (R10).
+        if bill.status == BillStatus::Void.as_str() || activity_month(bill, line) != Some(month) {
+            continue;
+        }
+        let index = match products.iter().position(|p| p.code == line.product_code) {
+            Some(index) => index,
+            None => {
+                let product = state
+                    .store
+                    .product_by_code(&line.product_code)
+                    .await?
+                    .ok_or(Error::NotFound("product"))?;
+                let seller = state
+                    .store
+                    .seller(&product.seller_id)
+                    .await?
+                    .ok_or(Error::NotFound("seller"))?;
+                products.push(StatementProduct {
+                    code: product.code,
+                    name: product.name,
+                    company_name: seller.company_name,
+                    lines: Vec::new(),
+                    total: Money::ZERO,
+                });
+                products.len() - 1
+            }
+        };
+        let amount = Money::from_cents(line.amount_cents);
+        let product = &mut products[index];
+        product.total += amount;
+        product.lines.push(StatementLine {
+            description: line.description.clone(),
+            quantity: line.quantity.clone(),
+            amount,
+            bill_issued_at: instant(bill.issued_at),
+            bill_status: bill.status.clone(),
+        });
+    }
+    let total = products.iter().map(|p| p.total).sum();
+    Ok(Statement { month, products, total })
+}
+
+/// The month whose activity a line charges (R19): a usage line's month of usage; a fee or refund's month of issue
+/// (the 1st's bill charges that month's fee in advance, and a reduction of it belongs to the same month).
+fn activity_month(bill: &Bill, line: &BillLineView) -> Option<Month> {
+    if line.kind == LineKind::Usage.as_str() {
+        return line.usage_month.as_deref().unwrap_or(&bill.period).parse().ok();
+    }
+    if bill.kind == BillKind::Monthly.as_str() {
+        return Some(Month::of(instant(bill.issued_at)));
+    }
+    bill.period.parse().ok()
+}
