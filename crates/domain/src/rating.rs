@@ -8,7 +8,7 @@ use crate::money::Money;
 use crate::pricing::{COMPUTE_HOURS_PREFIX, PriceSchedule, Pricing, Tier};
 
 /// The unrounded price of the first `quantity` units of a month: each band at its own rate.
-pub fn graduated(tiers: &[Tier], quantity: Decimal) -> Decimal {
+fn graduated(tiers: &[Tier], quantity: Decimal) -> Decimal {
     let mut from = Decimal::ZERO;
     let mut amount = Decimal::ZERO;
     for tier in tiers {
@@ -27,23 +27,18 @@ pub fn graduated(tiers: &[Tier], quantity: Decimal) -> Decimal {
 
 /// The unrounded price of `quantity` more units after `before` units of the same month: a late line's amount
 /// continues the month's tier position (R14), as does usage after a resubscription (R16).
-pub fn graduated_after(tiers: &[Tier], before: Decimal, quantity: Decimal) -> Decimal {
+fn graduated_after(tiers: &[Tier], before: Decimal, quantity: Decimal) -> Decimal {
     graduated(tiers, before + quantity) - graduated(tiers, before)
 }
 
 /// The tiers a product prices a dimension with; `None` when it does not price it (R17: platform usage is then
 /// rated at 0 for the customer).
-pub fn tiers_for<'a>(pricing: &'a Pricing, dimension: &str) -> Option<&'a [Tier]> {
+fn tiers_for<'a>(pricing: &'a Pricing, dimension: &str) -> Option<&'a [Tier]> {
     pricing
         .usage
         .iter()
         .find(|u| u.dimension == dimension)
         .map(|u| u.tiers.as_slice())
-}
-
-/// A usage line's amount: the month's quantity of one dimension rated and rounded once (R5).
-pub fn usage_charge(pricing: &Pricing, dimension: &str, quantity: Decimal) -> Money {
-    tiers_for(pricing, dimension).map_or(Money::ZERO, |tiers| Money::round(graduated(tiers, quantity)))
 }
 
 /// One dimension's quantity over a month (instance hours per configuration, R18).
@@ -103,7 +98,7 @@ pub fn late_lines(schedule: &PriceSchedule, in_time: &[UsageTotal], late: &[Usag
 
 /// The unrounded amount of `usage` after `before` units of the same month; `None` when the product does not
 /// price it.
-fn unrounded(schedule: &PriceSchedule, usage: &UsageTotal, before: Decimal) -> Option<Decimal> {
+pub fn unrounded(schedule: &PriceSchedule, usage: &UsageTotal, before: Decimal) -> Option<Decimal> {
     if usage.dimension.starts_with(COMPUTE_HOURS_PREFIX) {
         let configuration = usage.configuration.as_deref()?;
         let hourly = schedule
@@ -166,19 +161,19 @@ mod tests {
     fn quantities_are_never_rounded_before_rating() {
         let tiers = [tier(None, "0.00001")];
         assert_eq!(graduated(&tiers, d("123456.789")), d("1.23456789"));
-        let pricing = Pricing {
-            signup_fee: Money::ZERO,
-            monthly_fee: Money::ZERO,
-            usage: vec![UsagePrice {
-                dimension: "custom.exports".into(),
-                tiers: tiers.to_vec(),
-            }],
+        let schedule = PriceSchedule {
+            pricing: Pricing {
+                signup_fee: Money::ZERO,
+                monthly_fee: Money::ZERO,
+                usage: vec![UsagePrice {
+                    dimension: "custom.exports".into(),
+                    tiers: tiers.to_vec(),
+                }],
+            },
+            configurations: Vec::new(),
         };
-        assert_eq!(
-            usage_charge(&pricing, "custom.exports", d("123456.789")),
-            Money::from_cents(123)
-        );
-        assert_eq!(usage_charge(&pricing, "storage.gb_month", d("99")), Money::ZERO);
+        let lines = month_lines(&schedule, &[total("custom.exports", None, "123456.789")]);
+        assert_eq!(lines[0].amount, Money::from_cents(123), "rounded once, on the line");
     }
 
     fn total(dimension: &str, configuration: Option<&str>, quantity: &str) -> UsageTotal {

@@ -109,10 +109,13 @@ impl Store {
             ),
             (
                 "collected bill not booked exactly once for its total",
+                // From the bill's transactions to their entries: the other way round, SQLite walks every
+                // customer_payments entry for each bill.
                 "SELECT b.id FROM bills b WHERE b.status = 'paid' AND b.total_cents > 0 AND 1 <> (
-                     SELECT COUNT(*) FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
-                     WHERE t.bill_id = b.id AND t.kind = 'collection' AND e.account = 'customer_payments'
-                       AND e.amount_cents = -b.total_cents)",
+                     SELECT COUNT(*) FROM ledger_transactions t
+                     WHERE t.bill_id = b.id AND t.kind = 'collection' AND EXISTS (
+                         SELECT 1 FROM ledger_entries e WHERE e.transaction_id = t.id
+                         AND e.account = 'customer_payments' AND e.amount_cents = -b.total_cents))",
             ),
             (
                 "money booked for a bill that was not collected",

@@ -10,7 +10,7 @@ use tollgate_domain::Money;
 use tollgate_domain::billing::{BillStatus, LineKind};
 use tollgate_domain::calendar::Month;
 use tollgate_domain::pricing::PriceSchedule;
-use tollgate_domain::rating::{graduated_after, tiers_for, usage_charge};
+use tollgate_domain::rating::{UsageTotal, month_lines, unrounded};
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_store::accounts::Account;
 use tollgate_store::bills::Bill;
@@ -147,34 +147,60 @@ pub async fn month_to_date(state: &AppState, customer: &Account) -> Result<Month
     })
 }
 
-/// The month's usage of one product per dimension, rated through its tiers, and the charge each day added.
+/// The month's usage of one product per dimension (instance hours per configuration), rated as the monthly bill
+/// will rate it, and the charge each day added.
 fn rate<'u>(
     price: &PriceSchedule,
     days: impl Iterator<Item = &'u DailyUsage>,
     month: Month,
 ) -> Result<(Vec<DimensionUsage>, Vec<Decimal>)> {
     let mut daily = vec![Decimal::ZERO; month.days() as usize];
-    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut totals: BTreeMap<(String, Option<String>), Decimal> = BTreeMap::new();
     // Days come in order: each day's charge is what its usage adds at the month's tier position so far.
     for usage in days {
         let quantity: Decimal = usage
             .quantity
             .parse()
             .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", usage.quantity))?;
-        let total = totals.entry(usage.dimension.clone()).or_default();
-        if let Some(tiers) = tiers_for(&price.pricing, &usage.dimension)
+        let total = totals
+            .entry((usage.dimension.clone(), usage.configuration.clone()))
+            .or_default();
+        let day_usage = UsageTotal {
+            dimension: usage.dimension.clone(),
+            configuration: usage.configuration.clone(),
+            quantity,
+        };
+        if let Some(charge) = unrounded(price, &day_usage, *total)
             && let Some(day) = usize::try_from(usage.day - 1).ok().and_then(|d| daily.get_mut(d))
         {
-            *day += graduated_after(tiers, *total, quantity);
+            *day += charge;
         }
         *total += quantity;
     }
+    let totals: Vec<UsageTotal> = totals
+        .into_iter()
+        .map(|((dimension, configuration), quantity)| UsageTotal {
+            dimension,
+            configuration,
+            quantity,
+        })
+        .collect();
+    let rated = month_lines(price, &totals);
     let usage = totals
         .into_iter()
-        .map(|(dimension, quantity)| DimensionUsage {
-            charge: usage_charge(&price.pricing, &dimension, quantity),
-            dimension,
-            quantity,
+        .map(|total| {
+            let charge = rated
+                .iter()
+                .find(|r| r.dimension == total.dimension && r.configuration == total.configuration)
+                .map_or(Money::ZERO, |r| r.amount);
+            DimensionUsage {
+                dimension: match &total.configuration {
+                    Some(configuration) => format!("{} ({configuration})", total.dimension),
+                    None => total.dimension,
+                },
+                quantity: total.quantity,
+                charge,
+            }
         })
         .collect();
     Ok((usage, daily))

@@ -11,6 +11,7 @@ use tollgate_store::bills::{Bill, BillLineView};
 use tollgate_store::instant;
 
 use crate::error::{Error, Result};
+use crate::services::month_to_date::month_to_date;
 use crate::state::AppState;
 
 pub struct Statement {
@@ -32,16 +33,17 @@ pub struct StatementLine {
     pub description: String,
     pub quantity: Option<String>,
     pub amount: Money,
-    /// The bill that carries the line: when it was issued, and its status.
-    pub bill_issued_at: DateTime<Utc>,
-    pub bill_status: String,
+    /// The bill that carries the line: when it was issued, and its status; `None` for usage of the current month,
+    /// billed on the next 1st.
+    pub bill: Option<(DateTime<Utc>, String)>,
 }
 
-/// The statement of `month` for the customer; [`Error::NotFound`] for the current month or a later one, which has
-/// no statement yet.
+/// The statement of `month` for the customer: a past month, or the current one to date, whose usage so far is not
+/// on any bill yet and is shown rated as the billing page rates it. [`Error::NotFound`] for a later month.
 pub async fn statement(state: &AppState, customer: &Account, month: Month) -> Result<Statement> {
-    if month >= Month::of(state.now().await?) {
-        return Err(Error::NotFound("statement (the month is not over)"));
+    let now = state.now().await?;
+    if month > Month::of(now) {
+        return Err(Error::NotFound("statement (the month has not begun)"));
     }
     let bills = state.store.bills_of_customer(&customer.id).await?;
     let lines = state.store.bill_lines_of_customer(&customer.id).await?;
@@ -84,9 +86,11 @@ pub async fn statement(state: &AppState, customer: &Account, month: Month) -> Re
             description: line.description.clone(),
             quantity: line.quantity.clone(),
             amount,
-            bill_issued_at: instant(bill.issued_at),
-            bill_status: bill.status.clone(),
+            bill: Some((instant(bill.issued_at), bill.status.clone())),
         });
+    }
+    if month == Month::of(now) {
+        add_unbilled_usage(state, customer, &mut products).await?;
     }
     let total = products.iter().map(|p| p.total).sum();
     Ok(Statement { month, products, total })
@@ -102,4 +106,40 @@ fn activity_month(bill: &Bill, line: &BillLineView) -> Option<Month> {
         return Some(Month::of(instant(bill.issued_at)));
     }
     bill.period.parse().ok()
+}
+
+/// The current month's usage so far, per product and dimension, as the billing page rates it.
+async fn add_unbilled_usage(state: &AppState, customer: &Account, products: &mut Vec<StatementProduct>) -> Result<()> {
+    let to_date = month_to_date(state, customer).await?;
+    for product in to_date.products {
+        let index = match products.iter().position(|p| p.code == product.code) {
+            Some(index) => index,
+            None => {
+                products.push(StatementProduct {
+                    code: product.code.clone(),
+                    name: product.name.clone(),
+                    company_name: product.company_name.clone(),
+                    lines: Vec::new(),
+                    total: Money::ZERO,
+                });
+                products.len() - 1
+            }
+        };
+        let entry = &mut products[index];
+        for usage in product.usage {
+            entry.total += usage.charge;
+            entry.lines.push(StatementLine {
+                description: format!(
+                    "{}: {} so far in {}",
+                    product.name,
+                    usage.dimension,
+                    to_date.month.long_name()
+                ),
+                quantity: Some(usage.quantity.normalize().to_string()),
+                amount: usage.charge,
+                bill: None,
+            });
+        }
+    }
+    Ok(())
 }

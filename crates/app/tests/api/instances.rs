@@ -315,5 +315,37 @@ async fn instance_hours_fall_in_the_month_they_start(backend: Backend) {
         .map(|(_, _, _, at)| tollgate_store::instant(at).format("%Y-%m %H:%M").to_string())
         .collect();
     assert_eq!(months, vec!["2027-06 23:30", "2027-07 00:30"]);
+
+    // The July 1 bill charges June's hour at the configuration's hourly price, with July's fee (R18, R19).
+    let bills = app.bills_of("lou@example.com").await;
+    let july = bills.iter().find(|b| b["kind"] == "monthly").expect("the July 1 bill");
+    let lines: Vec<(&Value, &Value, &Value)> = july["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (&l["kind"], &l["amount"], &l["description"]))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (
+                &json!("monthly_fee"),
+                &json!("20.00"),
+                &json!("ABC AMI: monthly fee for July 2027")
+            ),
+            (
+                &json!("usage"),
+                &json!("0.50"),
+                &json!("ABC AMI: compute.hours.large (us-east/linux/large) in June 2027")
+            ),
+        ]
+    );
+    assert_eq!(july["total"], "20.50");
+    // July's hour so far, on the billing page at the same price.
+    let (_, html) = customer.page("/billing").await;
+    assert!(
+        html.contains("compute.hours.large (us-east/linux/large)") && html.contains("$0.50"),
+        "{html}"
+    );
     app.finish().await;
 }
