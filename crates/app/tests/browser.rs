@@ -200,6 +200,30 @@ async fn journey(browser: Client, purchase_url: String, billing_url: String, sit
         .await
         .unwrap();
     assert_eq!(fees, "$5.34", "9.67 less the 4.33 refund");
+
+    // The month picker opens June's statement, to date: the sign-up, June's fee and its refund, without the site's
+    // navigation, ready to print.
+    browser
+        .execute(
+            "document.querySelector('#statements input[name=month]').value = '2027-06'",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#statements button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_for(&browser, "statement-month").await.text().await.unwrap(),
+        "June 2027"
+    );
+    assert_eq!(text_of(&browser, "statement-total").await, "$5.34");
+    assert!(browser.find(Locator::Css("header.top")).await.is_err(), "no navigation");
+    shots.take(&browser, "11-statement").await;
 }
 
 async fn wait_for(browser: &Client, id: &str) -> Element {

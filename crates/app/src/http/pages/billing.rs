@@ -36,6 +36,8 @@ struct BillingPage {
     chart: String,
     /// The month before this one: its statement is one click away.
     previous_month: (String, String),
+    /// The latest month the picker offers: this one, to date.
+    this_month: String,
 }
 
 struct UnpaidBill {
@@ -87,6 +89,7 @@ fn billing_page(layout: Layout, month: MonthToDate, focus: Option<String>) -> Bi
         card: month.card.as_ref().map(describe_card),
         chart,
         previous_month: (month.month.previous().to_string(), month.month.previous().long_name()),
+        this_month: month.month.to_string(),
     }
 }
 
