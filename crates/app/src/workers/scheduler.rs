@@ -34,15 +34,16 @@ pub async fn run_due(state: &AppState, now: DateTime<Utc>) -> Result<()> {
     payments.and(midnights).and(hours)
 }
 
-/// The work of every midnight after the last one done, up to `now`. The first round ever starts from the current
-/// day: nothing was subscribed before the platform ran.
+/// The work of every midnight after the last one done, up to `now`. The first round ever starts with the current
+/// day's midnight: nothing older can be due on a new database, and a database that comes from an earlier version
+/// on a 1st still gets that day's run.
 async fn run_midnights(state: &AppState, now: DateTime<Utc>) -> Result<()> {
     let today = now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-    let Some(done) = state.store.schedule_done_through(MIDNIGHTS).await? else {
-        state.store.set_schedule_done_through(MIDNIGHTS, millis(today)).await?;
-        return Ok(());
+    let done = match state.store.schedule_done_through(MIDNIGHTS).await? {
+        Some(done) => instant(done),
+        None => today.checked_sub_days(Days::new(1)).unwrap_or(today),
     };
-    let mut midnight = instant(done);
+    let mut midnight = done;
     while let Some(next) = midnight.checked_add_days(Days::new(1)).filter(|next| *next <= today) {
         midnight = next;
         // Hours that started before the midnight belong to the usage it bills.

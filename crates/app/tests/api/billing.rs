@@ -256,7 +256,10 @@ async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_canc
         assert_eq!(status, StatusCode::NOT_FOUND, "{month}");
     }
     let (_, billing) = customer.page("/billing").await;
-    assert!(billing.contains("<title>Application Billing · Tollgate</title>"), "{billing}");
+    assert!(
+        billing.contains("<title>Application Billing · Tollgate</title>"),
+        "{billing}"
+    );
     assert_eq!(
         element_attr(&billing, "previous-statement", "href").as_deref(),
         Some("/billing/statements/2027-08")
