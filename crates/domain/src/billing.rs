@@ -1,5 +1,6 @@
 //! Bills and their lines as the API shows them (CONTRACT section 9).
 
+use crate::calendar::Month;
 use crate::subscription::text_enum;
 
 text_enum! {
@@ -20,4 +21,23 @@ impl BillStatus {
     pub fn is_collectible(self) -> bool {
         matches!(self, BillStatus::Pending | BillStatus::Failed)
     }
+}
+
+/// The month whose activity a bill line charges (R19, R29): a usage line's month of usage (its bill's period unless
+/// it is late, R14); a fee or reduction on a 1st's bill that 1st's month, charged in advance; any other line its
+/// bill's period, the month it was issued in. `None` for a month that does not parse.
+pub fn activity_month(
+    bill_kind: &str,
+    period: &str,
+    issued_in: Month,
+    line_kind: &str,
+    usage_month: Option<&str>,
+) -> Option<Month> {
+    if line_kind == LineKind::Usage.as_str() {
+        return usage_month.unwrap_or(period).parse().ok();
+    }
+    if bill_kind == BillKind::Monthly.as_str() {
+        return Some(issued_in);
+    }
+    period.parse().ok()
 }

@@ -62,6 +62,33 @@ pub fn deposits<S: Ord + Clone, P: Ord>(
     by_seller.into_values().collect()
 }
 
+/// What a seller owes for one customer × product × month so far (R29, the reference's 5.4 table), unrounded and
+/// in two parts: the base cost, up to what was collected plus whatever cost the revenue does not cover; and the
+/// percentage fee on the value-add collected, only when the month's value-add is not negative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettlementDue {
+    pub cost: Decimal,
+    pub fee: Decimal,
+}
+
+impl SettlementDue {
+    /// `revenue` R (the month's fees and usage charges less refunds), `base_cost` C (what the platform charges for
+    /// the usage), `collected` P (the part of R collected so far).
+    pub fn of(revenue: Money, base_cost: Decimal, collected: Money, percent: Decimal) -> SettlementDue {
+        let (r, p) = (revenue.to_decimal(), collected.to_decimal());
+        let cost = base_cost.min(p).max(Decimal::ZERO) + (base_cost - r).max(Decimal::ZERO);
+        let fee = match r >= base_cost {
+            true => percent / Decimal::ONE_HUNDRED * (p - base_cost).max(Decimal::ZERO),
+            false => Decimal::ZERO,
+        };
+        SettlementDue { cost, fee }
+    }
+
+    pub fn total(&self) -> Decimal {
+        self.cost + self.fee
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +133,44 @@ mod tests {
             }
         );
         assert_eq!(split[1].net(), Money::from_cents(470));
+    }
+
+    fn due(revenue: &str, cost: &str, collected: &str) -> SettlementDue {
+        let money = |m: &str| Money::round(m.parse().unwrap());
+        SettlementDue::of(
+            money(revenue),
+            cost.parse().unwrap(),
+            money(collected),
+            Decimal::from(3),
+        )
+    }
+
+    #[test]
+    fn as6_positive_value_add_pays_cost_and_three_percent() {
+        assert_eq!(
+            Money::round(due("25.00", "10.00", "25.00").total()),
+            Money::from_cents(1045)
+        );
+    }
+
+    #[test]
+    fn as7_negative_value_add_pays_the_uncovered_cost_paid_or_not() {
+        let paid = due("10.00", "15.00", "10.00");
+        assert_eq!((paid.cost, paid.fee), ("15".parse().unwrap(), Decimal::ZERO));
+        let unpaid = due("10.00", "15.00", "0.00");
+        assert_eq!(Money::round(unpaid.total()), Money::from_cents(500));
+    }
+
+    #[test]
+    fn as4_the_fee_follows_what_is_collected() {
+        // June: 9.67 collected at sign-up, the July 1 bill's 0.84 of June usage not yet.
+        let before = due("10.51", "0.63", "9.67");
+        assert_eq!(Money::round(before.cost), Money::from_cents(63));
+        assert_eq!(Money::round(before.total()), Money::from_cents(90));
+        let after = due("10.51", "0.63", "10.51");
+        assert_eq!(
+            Money::round(after.total()) - Money::round(before.total()),
+            Money::from_cents(3)
+        );
     }
 }

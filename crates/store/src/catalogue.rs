@@ -13,13 +13,14 @@ pub struct Dimension {
 }
 
 impl Store {
-    /// Every platform dimension with the base cost in force at `at`.
+    /// Every platform dimension with the base cost in force at `at` (0 before the dimension had one: nothing
+    /// could use it then).
     pub async fn dimensions(&self, at: i64) -> Result<Vec<Dimension>> {
         read!(self, |c| Ok(sqlx::query_as(
             "SELECT d.name, d.unit,
-                    (SELECT k.base_cost FROM dimension_costs k
-                     WHERE k.dimension = d.name AND k.effective_at <= $1
-                     ORDER BY k.effective_at DESC LIMIT 1) AS base_cost
+                    COALESCE((SELECT k.base_cost FROM dimension_costs k
+                              WHERE k.dimension = d.name AND k.effective_at <= $1
+                              ORDER BY k.effective_at DESC LIMIT 1), '0') AS base_cost
              FROM dimensions d ORDER BY d.name",
         )
         .bind(at)

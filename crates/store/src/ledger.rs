@@ -10,6 +10,7 @@ use crate::{Result, Store, StoreError, queries, read};
 
 pub const CUSTOMER_PAYMENTS: &str = "customer_payments";
 pub const PLATFORM_FEES: &str = "platform:fees";
+pub const PLATFORM_BASE_COSTS: &str = "platform:base_costs";
 
 pub fn seller_account(seller_id: &str) -> String {
     format!("seller:{seller_id}")

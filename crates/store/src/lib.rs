@@ -25,6 +25,7 @@ pub mod payments;
 mod point_read;
 pub mod products;
 pub mod sellers;
+pub mod settlement;
 pub mod subscriptions;
 mod time;
 pub mod usage;

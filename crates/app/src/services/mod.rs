@@ -15,5 +15,6 @@ pub mod payments;
 pub mod products;
 pub mod purchase;
 pub mod sellers;
+pub mod settlement;
 pub mod statement;
 pub mod usage;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use tollgate_domain::Money;
-use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
+use tollgate_domain::billing::{BillStatus, activity_month};
 use tollgate_domain::calendar::Month;
 use tollgate_store::accounts::Account;
 use tollgate_store::bills::{Bill, BillLineView};
@@ -53,7 +53,7 @@ pub async fn statement(state: &AppState, customer: &Account, month: Month) -> Re
             continue;
         };
         // Void bills were never owed (R10).
-        if bill.status == BillStatus::Void.as_str() || activity_month(bill, line) != Some(month) {
+        if bill.status == BillStatus::Void.as_str() || line_month(bill, line) != Some(month) {
             continue;
         }
         let index = match products.iter().position(|p| p.code == line.product_code) {
@@ -96,18 +96,6 @@ pub async fn statement(state: &AppState, customer: &Account, month: Month) -> Re
     Ok(Statement { month, products, total })
 }
 
-/// The month whose activity a line charges (R19): a usage line's month of usage; a fee or refund's month of issue
-/// (the 1st's bill charges that month's fee in advance, and a reduction of it belongs to the same month).
-fn activity_month(bill: &Bill, line: &BillLineView) -> Option<Month> {
-    if line.kind == LineKind::Usage.as_str() {
-        return line.usage_month.as_deref().unwrap_or(&bill.period).parse().ok();
-    }
-    if bill.kind == BillKind::Monthly.as_str() {
-        return Some(Month::of(instant(bill.issued_at)));
-    }
-    bill.period.parse().ok()
-}
-
 /// The current month's usage so far, per product and dimension, as the billing page rates it.
 async fn add_unbilled_usage(state: &AppState, customer: &Account, products: &mut Vec<StatementProduct>) -> Result<()> {
     let to_date = month_to_date(state, customer).await?;
@@ -142,4 +130,14 @@ async fn add_unbilled_usage(state: &AppState, customer: &Account, products: &mut
         }
     }
     Ok(())
+}
+
+fn line_month(bill: &Bill, line: &BillLineView) -> Option<Month> {
+    activity_month(
+        &bill.kind,
+        &bill.period,
+        Month::of(instant(bill.issued_at)),
+        &line.kind,
+        line.usage_month.as_deref(),
+    )
 }

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tollgate_store::{instant, millis};
 
 use crate::error::Result;
-use crate::services::{dunning, instances, monthly_billing, payments};
+use crate::services::{dunning, instances, monthly_billing, payments, settlement};
 use crate::state::AppState;
 
 /// How often the server looks for due work when the business clock is real time.
@@ -57,8 +57,8 @@ async fn run_midnights(state: &AppState, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-/// One midnight's work in R3's order: cancellations, the monthly run, payment retries. E-mails are composed with
-/// the work that causes them.
+/// One midnight's work in R3's order: cancellations, the monthly run, payment retries, seller settlement. E-mails
+/// are composed with the work that causes them.
 async fn run_midnight(state: &AppState, at: DateTime<Utc>) -> Result<()> {
     if at.day() == 1 {
         monthly_billing::cancel_unpaid_signups(state, at).await?;
@@ -66,6 +66,9 @@ async fn run_midnight(state: &AppState, at: DateTime<Utc>) -> Result<()> {
     }
     if dunning::RETRY_DAYS.contains(&at.day()) {
         dunning::retry(state, at).await?;
+    }
+    if settlement::is_due(state, at).await? {
+        settlement::settle(state, at).await?;
     }
     Ok(())
 }

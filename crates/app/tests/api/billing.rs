@@ -19,6 +19,8 @@ on_both_backends!(
     a_new_card_during_dunning_pays_the_bill_and_ends_the_retries,
     months_skipped_in_one_move_are_billed_each_on_its_own_1st,
     running_a_midnight_again_bills_and_charges_no_one_twice,
+    as4_settlement_follows_what_is_collected,
+    as7_an_uncovered_base_cost_is_charged_to_the_seller_unpaid,
 );
 
 const DECLINING_CARD: &str = "4000000000000341";
@@ -79,6 +81,21 @@ async fn store_usage(app: &TestApp, product: &Value, user_token: &str, id: &str,
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+}
+
+/// (at, amount) of the seller's settlement charges, oldest first.
+async fn settlement_charges(app: &TestApp, seller: &str) -> Vec<(String, String)> {
+    let (_, transactions) = seller_balance(app, seller).await;
+    transactions
+        .iter()
+        .filter(|t| t["kind"] == "charge")
+        .map(|t| {
+            (
+                t["at"].as_str().unwrap().to_owned(),
+                t["amount"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 fn monthly_only(fee: &str) -> Value {
@@ -200,6 +217,11 @@ async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_canc
 
     // AS-3: canceled at the end of July 20; 9 GB × 20/31 GB-Month of July usage billed on August 1, no fee.
     app.set_clock("2027-07-20T23:59:59Z").await;
+    // AS-2's settlement on July 2: June's base cost 4.2 × 0.15 and 3% of June's value-add 10.51 - 0.63.
+    assert_eq!(
+        settlement_charges(&app, &seller).await,
+        vec![("2027-07-02T00:00:00Z".into(), "-0.93".into())]
+    );
     store_usage(
         &app,
         &product,
@@ -233,6 +255,14 @@ async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_canc
     // Nothing more to bill on September 1: no subscription, no usage.
     app.set_clock("2027-09-01T00:00:00Z").await;
     assert_eq!(monthly_bills(&app.bills_of("ann@example.com").await).len(), 2);
+    // July settled on August 2: 5.806… × 0.15 = 0.87 of base cost and 3% of 7.61 - 0.87.
+    assert_eq!(
+        settlement_charges(&app, &seller).await,
+        vec![
+            ("2027-07-02T00:00:00Z".into(), "-0.93".into()),
+            ("2027-08-02T00:00:00Z".into(), "-1.07".into())
+        ]
+    );
 
     // Each month's statement shows its activity whichever bill collected it (R19): the reference's June revenue of
     // 5.00 + 4.67 + 0.84 and July's of 10.00 - 3.55 + 1.16.
@@ -549,6 +579,15 @@ async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(ba
     let bills = app.bills_of("ann@example.com").await;
     assert_eq!(monthly_bills(&bills)[0]["attempts"], 4);
     assert_eq!(monthly_bills(&bills).len(), 1);
+    // AS-4's variant: the seller got the sign-up's deposit only, paid June's 3% of what was collected (9.67) on
+    // July 2, and no per-bill fee for the bill never collected; July's fee was never collected, so nothing of July.
+    let (balance, transactions) = seller_balance(&app, &seller).await;
+    let kinds: Vec<(&str, &str)> = transactions
+        .iter()
+        .map(|t| (t["kind"].as_str().unwrap(), t["amount"].as_str().unwrap()))
+        .collect();
+    assert_eq!(kinds, vec![("deposit", "9.37"), ("charge", "-0.29")]);
+    assert_eq!(balance, "9.08");
     app.finish().await;
 }
 
@@ -665,6 +704,89 @@ async fn running_a_midnight_again_bills_and_charges_no_one_twice(backend: Backen
         monthly_bills(&after.1)[0]["attempts"],
         2,
         "the 1st's charge and the 7th's retry, once each"
+    );
+    app.finish().await;
+}
+
+async fn as4_settlement_follows_what_is_collected(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            start: "2027-06-17T00:00:00Z",
+            ..Options::default()
+        },
+    )
+    .await;
+    let seller = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&seller, as2_pricing()).await;
+    let (customer, token, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
+    app.set_clock("2027-06-30T12:00:00Z").await;
+    store_usage(&app, &product, &token, "june", "4.2", "2027-06-30T11:00:00Z").await;
+    customer.add_card(DECLINING_CARD).await;
+
+    // July 1's 10.84 fails; on July 2 June's cost is capped by what June collected (9.67 ≥ 0.63) and the fee is 3%
+    // of the value-add collected so far (9.67 - 0.63).
+    app.set_clock("2027-07-02T00:00:00Z").await;
+    assert_eq!(
+        settlement_charges(&app, &seller).await,
+        vec![("2027-07-02T00:00:00Z".into(), "-0.90".into())]
+    );
+    // The card is replaced on July 5 and the bill paid at once: deposit 10.54; the next day the rest of June's fee.
+    app.set_clock("2027-07-05T10:00:00Z").await;
+    customer.add_card(CARD).await;
+    app.set_clock("2027-07-06T00:00:00Z").await;
+    assert_eq!(
+        settlement_charges(&app, &seller).await,
+        vec![
+            ("2027-07-02T00:00:00Z".into(), "-0.90".into()),
+            ("2027-07-06T00:00:00Z".into(), "-0.03".into())
+        ]
+    );
+    let (balance, transactions) = seller_balance(&app, &seller).await;
+    let deposits: Vec<&str> = transactions
+        .iter()
+        .filter(|t| t["kind"] == "deposit")
+        .map(|t| t["amount"].as_str().unwrap())
+        .collect();
+    assert_eq!(deposits, vec!["9.37", "10.54"]);
+    assert_eq!(balance, "18.98", "9.37 + 10.54 - 0.90 - 0.03");
+    // Settling again changes nothing (R20): the next collection-free midnights charge nothing more.
+    app.set_clock("2027-07-10T00:00:00Z").await;
+    assert_eq!(settlement_charges(&app, &seller).await.len(), 2);
+    app.finish().await;
+}
+
+async fn as7_an_uncovered_base_cost_is_charged_to_the_seller_unpaid(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            start: "2027-06-01T00:00:00Z",
+            ..Options::default()
+        },
+    )
+    .await;
+    let seller = app.create_seller("seller@example.com").await;
+    // Usage only, storage sold at 0.10 against its base cost of 0.15: value-add is negative.
+    let pricing = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": [
+        {"dimension": "storage.gb_month", "tiers": [{"up_to": null, "unit_price": "0.10"}]}]});
+    let product = app.create_product(&seller, pricing).await;
+    let customer = app.customer("ann@example.com", Some(DECLINING_CARD)).await;
+    let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (user_token, _) = activate(&app, &seller, &product, &html).await;
+    app.set_clock("2027-06-10T12:00:00Z").await;
+    store_usage(&app, &product, &user_token, "june", "100", "2027-06-10T00:00:00Z").await;
+    // R = 10.00, C = 15.00, never paid: the seller owes C - R = 5.00, no fee and no per-bill fee (AS-7 b).
+    app.set_clock("2027-07-02T00:00:00Z").await;
+    assert_eq!(
+        monthly_bills(&app.bills_of("ann@example.com").await)[0]["status"],
+        "failed"
+    );
+    let (balance, transactions) = seller_balance(&app, &seller).await;
+    assert_eq!(transactions.len(), 1, "{transactions:?}");
+    assert_eq!(
+        (balance.as_str(), transactions[0]["kind"].as_str()),
+        ("-5.00", Some("charge"))
     );
     app.finish().await;
 }

@@ -1,0 +1,128 @@
+//! What seller settlement reads and writes (docs/rules.md R29): each month's bill lines and usage per customer and
+//! product, the positions charged so far, and each run's ledger transactions, written with the new positions.
+
+use sqlx::FromRow;
+
+use crate::ledger::{LedgerQueries, LedgerTransaction};
+use crate::{Result, Store, StoreError, read, write};
+
+/// A bill line with what settlement needs to place it in its month and to know whether it was collected.
+#[derive(Debug, Clone, FromRow)]
+pub struct SettlementLine {
+    pub customer_id: String,
+    pub product_id: String,
+    pub seller_id: String,
+    pub bill_kind: String,
+    pub period: String,
+    pub issued_at: i64,
+    pub status: String,
+    pub kind: String,
+    pub usage_month: Option<String>,
+    pub amount_cents: i64,
+}
+
+/// A day's usage of one dimension, whose base cost the seller pays.
+#[derive(Debug, Clone, FromRow)]
+pub struct SettlementUsage {
+    pub customer_id: String,
+    pub product_id: String,
+    pub month: String,
+    pub dimension: String,
+    pub quantity: String,
+}
+
+/// What a customer × product × month has been charged to its seller so far.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct Position {
+    pub customer_id: String,
+    pub product_id: String,
+    pub month: String,
+    pub seller_id: String,
+    pub cost_cents: i64,
+    pub total_cents: i64,
+}
+
+impl Store {
+    /// The lines of bills issued at or after `since` that are not void, with their customer, product and seller.
+    pub async fn settlement_lines(&self, since: i64) -> Result<Vec<SettlementLine>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT b.customer_id, l.product_id, p.seller_id, b.kind AS bill_kind, b.period, b.issued_at, b.status,
+                    l.kind, l.usage_month, l.amount_cents
+             FROM bill_lines l JOIN bills b ON b.id = l.bill_id JOIN products p ON p.id = l.product_id
+             WHERE b.issued_at >= $1 AND b.status <> 'void'
+             ORDER BY b.customer_id, l.product_id"
+        )
+        .bind(since)
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    /// Every day total of usage in the months from `first` to `last` (`YYYY-MM`, inclusive), late ones included.
+    pub async fn settlement_usage(&self, first: &str, last: &str) -> Result<Vec<SettlementUsage>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT customer_id, product_id, month, dimension, quantity FROM usage_daily
+             WHERE month >= $1 AND month <= $2"
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    /// The positions of the months from `first` to `last`.
+    pub async fn settlement_positions(&self, first: &str, last: &str) -> Result<Vec<Position>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM settlement_positions WHERE month >= $1 AND month <= $2"
+        )
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *c)
+        .await?))
+    }
+
+    /// Whether a bill was collected in `[from, to)`: the settlement after a collection day (R29).
+    pub async fn collected_between(&self, from: i64, to: i64) -> Result<bool> {
+        read!(self, |c| {
+            let row: Option<(String,)> = sqlx::query_as(
+                "SELECT id FROM ledger_transactions WHERE kind = 'collection' AND at >= $1 AND at < $2 LIMIT 1",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_optional(&mut *c)
+            .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    /// Books one seller's settlement charge with the positions it brings up to date, in one transaction. False,
+    /// writing nothing, when that run's charge for the seller was booked already (its unique key).
+    pub async fn settle_seller(&self, charge: &LedgerTransaction, positions: &[Position]) -> Result<bool> {
+        let booked = async {
+            write!(self, |c| {
+                c.insert_ledger_transaction(charge).await?;
+                for p in positions {
+                    sqlx::query(
+                        "INSERT INTO settlement_positions (customer_id, product_id, month, seller_id, cost_cents, total_cents)
+                         VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (customer_id, product_id, month)
+                         DO UPDATE SET cost_cents = excluded.cost_cents, total_cents = excluded.total_cents",
+                    )
+                    .bind(&p.customer_id)
+                    .bind(&p.product_id)
+                    .bind(&p.month)
+                    .bind(&p.seller_id)
+                    .bind(p.cost_cents)
+                    .bind(p.total_cents)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                Ok::<_, StoreError>(true)
+            })
+        }
+        .await;
+        match booked {
+            Err(StoreError::Conflict) => Ok(false),
+            other => other,
+        }
+    }
+}
