@@ -42,6 +42,8 @@ pub enum Error {
     TooManyRecords,
     #[error("the timestamp must lie in this month or the previous one, and at most 5 minutes ahead")]
     TimestampOutOfWindow,
+    #[error("the amount is more than the balance")]
+    InsufficientBalance,
     /// Something else changed the same thing at the same moment (a charge under way); trying again resolves it.
     #[error("{0}; please try again")]
     Busy(&'static str),
@@ -101,6 +103,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Error::InsufficientBalance => StatusCode::UNPROCESSABLE_ENTITY,
             Error::License(LicenseError::UserNotSubscribed) => StatusCode::FORBIDDEN,
             Error::License(_) => StatusCode::BAD_REQUEST,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -128,6 +131,7 @@ impl Error {
             Error::UnsupportedConfiguration => "UnsupportedConfiguration",
             Error::ClockMovedBackwards => "ClockMovedBackwards",
             Error::GatewayUnavailable => "PaymentGatewayUnavailable",
+            Error::InsufficientBalance => "InsufficientBalance",
             Error::License(e) => e.code(),
             Error::TooLarge => "RequestTooLarge",
             Error::UnsupportedMediaType => "UnsupportedMediaType",

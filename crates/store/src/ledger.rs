@@ -6,11 +6,12 @@
 
 use sqlx::FromRow;
 
-use crate::{Result, Store, StoreError, queries, read};
+use crate::{Result, Store, StoreError, queries, read, write};
 
 pub const CUSTOMER_PAYMENTS: &str = "customer_payments";
 pub const PLATFORM_FEES: &str = "platform:fees";
 pub const PLATFORM_BASE_COSTS: &str = "platform:base_costs";
+pub const SELLER_PAYOUTS: &str = "seller_payouts";
 
 pub fn seller_account(seller_id: &str) -> String {
     format!("seller:{seller_id}")
@@ -81,6 +82,27 @@ impl Store {
         .bind(seller_account(seller_id))
         .fetch_all(&mut *c)
         .await?)
+        })
+    }
+
+    /// Books a seller's withdrawal of `amount_cents` if the balance covers it (R30): false, writing nothing, when it
+    /// does not. The seller's row is locked first, so that two withdrawals at once cannot both pass the check.
+    pub async fn withdraw(&self, seller_id: &str, amount_cents: i64, txn: &LedgerTransaction) -> Result<bool> {
+        write!(self, |c| {
+            sqlx::query("UPDATE sellers SET id = id WHERE id = $1")
+                .bind(seller_id)
+                .execute(&mut *c)
+                .await?;
+            let (balance,): (Option<i64>,) =
+                sqlx::query_as("SELECT CAST(SUM(amount_cents) AS BIGINT) FROM ledger_entries WHERE account = $1")
+                    .bind(seller_account(seller_id))
+                    .fetch_one(&mut *c)
+                    .await?;
+            if balance.unwrap_or(0) < amount_cents {
+                return Ok(false);
+            }
+            c.insert_ledger_transaction(txn).await?;
+            Ok::<_, StoreError>(true)
         })
     }
 

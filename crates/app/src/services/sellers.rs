@@ -5,7 +5,7 @@ use tollgate_domain::json::Object;
 use tollgate_domain::validation::required_text;
 use tollgate_domain::{FieldError, Money};
 use tollgate_store::accounts::Account;
-use tollgate_store::ledger::{SellerTransaction, seller_account};
+use tollgate_store::ledger::{LedgerTransaction, SELLER_PAYOUTS, SellerTransaction, seller_account};
 use tollgate_store::sellers::{ApiKey, NewSeller, Seller};
 use tollgate_store::{StoreError, millis, new_id};
 
@@ -169,4 +169,34 @@ pub async fn transactions(state: &AppState, seller: &Seller) -> Result<(Money, V
     let history = state.store.seller_transactions(&seller.id).await?;
     let balance = Money::from_cents(state.store.account_balance(&seller_account(&seller.id)).await?);
     Ok((balance, history))
+}
+
+/// A withdrawal of part of the seller's balance (R30): more than 0, at most the balance. The amount and the new
+/// balance.
+pub async fn withdraw(state: &AppState, seller: &Seller, body: &Value) -> Result<(Money, Money)> {
+    let mut obj = Object::new("", body)?;
+    let text = obj.required_str("amount")?;
+    obj.finish()?;
+    let amount = Money::parse_price(text).map_err(|e| Error::field("amount", &e.to_string()))?;
+    if amount.is_zero() {
+        return Err(Error::field("amount", "must be more than 0"));
+    }
+    let now = state.now().await?;
+    let txn = LedgerTransaction {
+        id: new_id(),
+        unique_key: format!("withdrawal:{}", new_id()),
+        at: millis(now),
+        kind: "withdrawal",
+        description: format!("withdrawal of {amount}"),
+        bill_id: None,
+        entries: vec![
+            (seller_account(&seller.id), -amount.cents()),
+            (SELLER_PAYOUTS.to_owned(), amount.cents()),
+        ],
+    };
+    if !state.store.withdraw(&seller.id, amount.cents(), &txn).await? {
+        return Err(Error::InsufficientBalance);
+    }
+    let balance = Money::from_cents(state.store.account_balance(&seller_account(&seller.id)).await?);
+    Ok((amount, balance))
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     running_a_midnight_again_bills_and_charges_no_one_twice,
     as4_settlement_follows_what_is_collected,
     as7_an_uncovered_base_cost_is_charged_to_the_seller_unpaid,
+    withdrawals_take_at_most_the_balance_once,
 );
 
 const DECLINING_CARD: &str = "4000000000000341";
@@ -788,5 +789,53 @@ async fn as7_an_uncovered_base_cost_is_charged_to_the_seller_unpaid(backend: Bac
         (balance.as_str(), transactions[0]["kind"].as_str()),
         ("-5.00", Some("charge"))
     );
+    app.finish().await;
+}
+
+async fn withdrawals_take_at_most_the_balance_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let seller = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&seller, as2_pricing()).await;
+    subscribed(&app, &seller, &product, "ann@example.com").await;
+    let withdraw = |body: Value| app.seller_call(&seller, Method::POST, "/api/v1/seller/withdrawals", Some(body));
+
+    let (status, answer) = withdraw(json!({"amount": "5.00"})).await;
+    assert_eq!(
+        (status, answer),
+        (StatusCode::CREATED, json!({"amount": "5.00", "balance": "4.37"}))
+    );
+    let (status, answer) = withdraw(json!({"amount": "4.38"})).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("InsufficientBalance"))
+    );
+    for (body, code) in [
+        (json!({"amount": "0.00"}), "InvalidParameterValue"),
+        (json!({"amount": "-1.00"}), "InvalidParameterValue"),
+        (json!({"amount": "1.234"}), "InvalidParameterValue"),
+        (json!({"amount": 1}), "InvalidParameterValue"),
+        (json!({"amount": "1.00", "to": "elsewhere"}), "InvalidParameterValue"),
+        (json!({}), "MissingParameter"),
+    ] {
+        let (status, answer) = withdraw(body.clone()).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{body}"
+        );
+    }
+    // Two withdrawals at once that the balance covers only one of: exactly one is made.
+    let (first, second) = tokio::join!(withdraw(json!({"amount": "4.00"})), withdraw(json!({"amount": "4.00"})));
+    let mut statuses = vec![first.0, second.0];
+    statuses.sort();
+    assert_eq!(statuses, vec![StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY]);
+    let (balance, transactions) = seller_balance(&app, &seller).await;
+    assert_eq!(balance, "0.37");
+    let withdrawals: Vec<&Value> = transactions
+        .iter()
+        .filter(|t| t["kind"] == "withdrawal")
+        .map(|t| &t["amount"])
+        .collect();
+    assert_eq!(withdrawals, vec![&json!("-5.00"), &json!("-4.00")]);
     app.finish().await;
 }

@@ -24,6 +24,7 @@ async fn openapi_describes_every_route() {
         ("/products/{code}", "get"),
         ("/products/{code}", "patch"),
         ("/seller/transactions", "get"),
+        ("/seller/withdrawals", "post"),
         ("/images", "post"),
         ("/instances", "post"),
         ("/instances/{id}/terminate", "post"),

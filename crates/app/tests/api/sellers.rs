@@ -217,6 +217,15 @@ async fn console_becomes_seller_manages_keys_and_products(backend: Backend) {
         .await;
     let response = other.get(&format!("/seller/products/{code}")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    // The console's withdrawal form says why nothing was withdrawn from an empty balance (R30).
+    let response = person.submit("/seller/withdrawals", &[("amount", "1.00")]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = unescape(&response.text().await.unwrap());
+    assert_eq!(
+        element_text(&html, "notice").as_deref(),
+        Some("Not withdrawn (the amount is more than the balance).")
+    );
     app.finish().await;
 }
 

@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(products::list, products::register))
         .routes(routes!(products::show, products::update))
         .routes(routes!(seller::transactions))
+        .routes(routes!(seller::withdraw))
         .routes(routes!(instances::attach_image))
         .routes(routes!(instances::launch))
         .routes(routes!(instances::terminate))

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tollgate_domain::Money;
 use tollgate_domain::calendar::format_instant;
@@ -10,6 +11,7 @@ use tollgate_store::instant;
 use super::list::Page;
 use crate::http::auth::SellerAuth;
 use crate::http::error::ApiResult;
+use crate::http::json::ApiJson;
 use crate::services::sellers;
 use crate::state::AppState;
 
@@ -36,4 +38,22 @@ pub async fn transactions(
     let mut body = page.of("transactions", transactions);
     body["balance"] = json!(balance.to_string());
     Ok(Json(body))
+}
+
+/// Withdraws part of the seller's balance (R30): more than 0 and at most the balance.
+#[utoipa::path(post, path = "/seller/withdrawals", tag = "seller", security(("seller" = [])),
+    request_body(content = Value, example = json!({"amount": "100.00"})),
+    responses((status = 201, body = Value, example = json!({"amount": "100.00", "balance": "166.20"})),
+        (status = 400, description = "MissingParameter, InvalidParameterValue"), (status = 401),
+        (status = 422, description = "InsufficientBalance")))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    SellerAuth(seller): SellerAuth,
+    ApiJson(body): ApiJson,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (amount, balance) = sellers::withdraw(&state, &seller, &body).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"amount": amount.to_string(), "balance": balance.to_string()})),
+    ))
 }

@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/seller", get(seller::console))
         .route("/seller/join", post(seller::join))
         .route("/seller/api-keys", post(seller::create_key))
+        .route("/seller/withdrawals", post(seller::withdraw))
         .route("/seller/api-keys/{id}/revoke", post(seller::revoke_key))
         .route(
             "/seller/products/new",

@@ -94,7 +94,7 @@ async fn seller_of(state: &AppState, user: &User) -> Result<Option<Seller>, Erro
 pub async fn console(State(state): State<AppState>, user: User, visitor: Visitor) -> Response {
     let layout = Layout::new(&state, &visitor);
     match seller_of(&state, &user).await {
-        Ok(Some(seller)) => console_page(&state, &seller, layout, None).await,
+        Ok(Some(seller)) => console_page(&state, &seller, layout, Outcome::None).await,
         Ok(None) => render(JoinPage {
             layout,
             error: None,
@@ -105,7 +105,19 @@ pub async fn console(State(state): State<AppState>, user: User, visitor: Visitor
     }
 }
 
-async fn console_page(state: &AppState, seller: &Seller, layout: Layout, new_key: Option<String>) -> Response {
+/// What a form on the console did, shown at its top.
+enum Outcome {
+    None,
+    NewKey(String),
+    Notice(String),
+}
+
+async fn console_page(state: &AppState, seller: &Seller, layout: Layout, outcome: Outcome) -> Response {
+    let (notice, new_key) = match outcome {
+        Outcome::None => (None, None),
+        Outcome::NewKey(key) => (None, Some(key)),
+        Outcome::Notice(text) => (Some(text), None),
+    };
     let load = async {
         let keys = state.store.api_keys(&seller.id).await?;
         let products = products::list(state, seller).await?;
@@ -115,7 +127,7 @@ async fn console_page(state: &AppState, seller: &Seller, layout: Layout, new_key
     match load.await {
         Ok((keys, products, balance, history)) => render(ConsolePage {
             company_name: seller.company_name.clone(),
-            notice: None,
+            notice,
             new_key,
             keys: keys
                 .into_iter()
@@ -192,9 +204,25 @@ pub async fn create_key(State(state): State<AppState>, user: User, form: PageFor
         Err(response) => return response,
     };
     match sellers::create_api_key(&state, &seller, form.get("label")).await {
-        Ok(issued) => console_page(&state, &seller, layout, Some(issued.plain)).await,
+        Ok(issued) => console_page(&state, &seller, layout, Outcome::NewKey(issued.plain)).await,
         Err(error) => error_page(error, layout),
     }
+}
+
+/// The console's withdrawal form (R30): the outcome, or why not, at the top of the console.
+pub async fn withdraw(State(state): State<AppState>, user: User, form: PageForm) -> Response {
+    let layout = Layout::new(&state, &form.visitor);
+    let seller = match require_seller(&state, &user, &layout).await {
+        Ok(seller) => seller,
+        Err(response) => return response,
+    };
+    let body = serde_json::json!({"amount": form.get("amount").trim()});
+    let notice = match sellers::withdraw(&state, &seller, &body).await {
+        Ok((amount, balance)) => format!("Withdrew ${amount}; the balance is now ${balance}."),
+        Err(error @ (Error::Field(_) | Error::InsufficientBalance)) => format!("Not withdrawn ({error})."),
+        Err(error) => return error_page(error, layout),
+    };
+    console_page(&state, &seller, layout, Outcome::Notice(notice)).await
 }
 
 pub async fn revoke_key(State(state): State<AppState>, user: User, Path(id): Path<String>, form: PageForm) -> Response {
