@@ -80,6 +80,26 @@ impl Store {
         .await?))
     }
 
+    /// Per product of the seller: how many bills collected in `[from, to)` incur the per-bill fee for it (its
+    /// lines on the bill total more than 0.00, R28).
+    pub async fn fee_bill_counts(&self, seller_id: &str, from: i64, to: i64) -> Result<Vec<(String, i64)>> {
+        read!(self, |c| {
+            Ok(sqlx::query_as(
+            "SELECT product_id, CAST(COUNT(*) AS BIGINT) FROM (
+                 SELECT l.product_id, l.bill_id FROM bill_lines l
+                 JOIN bills b ON b.id = l.bill_id JOIN products p ON p.id = l.product_id
+                 WHERE p.seller_id = $1 AND b.status = 'paid' AND b.kind <> 'refund' AND b.paid_at >= $2 AND b.paid_at < $3
+                 GROUP BY l.product_id, l.bill_id HAVING SUM(l.amount_cents) > 0) AS fee_bills
+             GROUP BY product_id"
+        )
+        .bind(seller_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *c)
+        .await?)
+        })
+    }
+
     /// Whether a bill was collected in `[from, to)`: the settlement after a collection day (R29).
     pub async fn collected_between(&self, from: i64, to: i64) -> Result<bool> {
         read!(self, |c| {

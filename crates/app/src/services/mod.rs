@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activation;
+pub mod activity;
 pub mod bills;
 pub mod cancellation;
 pub mod clock;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Days, Utc};
 use rust_decimal::Decimal;
 use tollgate_domain::Money;
-use tollgate_domain::billing::{BillStatus, activity_month};
+use tollgate_domain::billing::{BillStatus, LineKind, activity_month};
 use tollgate_domain::calendar::Month;
 use tollgate_domain::fees::SettlementDue;
 use tollgate_store::ledger::{LedgerTransaction, PLATFORM_BASE_COSTS, PLATFORM_FEES, seller_account};
@@ -34,26 +34,24 @@ pub async fn is_due(state: &AppState, at: DateTime<Utc>) -> Result<bool> {
     Ok(state.store.collected_between(millis(day_before), millis(at)).await?)
 }
 
-/// The sums of one customer × product × month.
+/// The sums of one customer × product × month (R29): revenue R, the part collected P, the base cost C, and what
+/// the activity page shows besides (refunds, usage per dimension).
 #[derive(Default)]
-struct MonthSums {
-    seller_id: String,
-    revenue: Money,
-    collected: Money,
-    base_cost: Decimal,
+pub struct MonthSums {
+    pub seller_id: String,
+    pub revenue: Money,
+    pub collected: Money,
+    pub base_cost: Decimal,
+    pub refunds: Money,
+    pub usage: BTreeMap<String, Decimal>,
 }
 
-/// Charges every seller what its customers' months owe so far, as of `at`.
-pub async fn settle(state: &AppState, at: DateTime<Utc>) -> Result<()> {
-    // The months whose 2nd of the next month has come: the last one is the month before `at`'s, from its 2nd on.
-    let last = match at.day() >= 2 {
-        true => Month::of(at).previous(),
-        false => Month::of(at).previous().previous(),
-    };
-    let mut first = last;
-    for _ in 1..MONTHS_OPEN {
-        first = first.previous();
-    }
+/// Every customer × product × month from `first` to `last` with revenue or usage.
+pub async fn month_sums(
+    state: &AppState,
+    first: Month,
+    last: Month,
+) -> Result<BTreeMap<(String, String, Month), MonthSums>> {
     let mut sums: BTreeMap<(String, String, Month), MonthSums> = BTreeMap::new();
     for line in state.store.settlement_lines(millis(first.start())).await? {
         let Some(month) = activity_month(
@@ -75,6 +73,9 @@ pub async fn settle(state: &AppState, at: DateTime<Utc>) -> Result<()> {
         if line.status == BillStatus::Paid.as_str() {
             entry.collected += amount;
         }
+        if line.kind == LineKind::Refund.as_str() {
+            entry.refunds += amount;
+        }
     }
     let mut costs: HashMap<Month, HashMap<String, Decimal>> = HashMap::new();
     let mut month = first;
@@ -90,28 +91,50 @@ pub async fn settle(state: &AppState, at: DateTime<Utc>) -> Result<()> {
         let Ok(month) = usage.month.parse::<Month>() else {
             continue;
         };
-        // Sellers' own custom.* dimensions cost nothing (R31).
-        let Some(cost) = costs.get(&month).and_then(|c| c.get(&usage.dimension)).copied() else {
-            continue;
-        };
         let quantity: Decimal = usage
             .quantity
             .parse()
             .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", usage.quantity))?;
-        // Usage with no bill line yet (not priced by the product, say) still costs the seller (R17).
-        if let Some(entry) = sums.get_mut(&(usage.customer_id.clone(), usage.product_id.clone(), month)) {
-            entry.base_cost += quantity * cost;
-        } else if let Some(seller_id) = seller_of(state, &usage.product_id).await? {
+        // Sellers' own custom.* dimensions cost nothing (R31).
+        let cost = costs
+            .get(&month)
+            .and_then(|c| c.get(&usage.dimension))
+            .copied()
+            .unwrap_or_default();
+        let key = (usage.customer_id, usage.product_id, month);
+        if !sums.contains_key(&key) {
+            // Usage with no bill line (not priced by the product, say) still costs the seller (R17).
+            let Some(seller_id) = seller_of(state, &key.1).await? else {
+                continue;
+            };
             sums.insert(
-                (usage.customer_id, usage.product_id, month),
+                key.clone(),
                 MonthSums {
                     seller_id,
-                    base_cost: quantity * cost,
                     ..MonthSums::default()
                 },
             );
         }
+        if let Some(entry) = sums.get_mut(&key) {
+            entry.base_cost += quantity * cost;
+            *entry.usage.entry(usage.dimension).or_default() += quantity;
+        }
     }
+    Ok(sums)
+}
+
+/// Charges every seller what its customers' months owe so far, as of `at`.
+pub async fn settle(state: &AppState, at: DateTime<Utc>) -> Result<()> {
+    // The months whose 2nd of the next month has come: the last one is the month before `at`'s, from its 2nd on.
+    let last = match at.day() >= 2 {
+        true => Month::of(at).previous(),
+        false => Month::of(at).previous().previous(),
+    };
+    let mut first = last;
+    for _ in 1..MONTHS_OPEN {
+        first = first.previous();
+    }
+    let sums = month_sums(state, first, last).await?;
     let charged: HashMap<(String, String, String), Position> = state
         .store
         .settlement_positions(&first.to_string(), &last.to_string())

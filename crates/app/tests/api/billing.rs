@@ -295,6 +295,44 @@ async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_canc
         element_attr(&billing, "previous-statement", "href").as_deref(),
         Some("/billing/statements/2027-08")
     );
+    // The seller's activity for each month: AS-2's June and AS-3's July as the reference counts them.
+    let activity = async |month: &str| {
+        let path = format!("/api/v1/seller/activity?month={month}");
+        app.seller_call(&seller, Method::GET, &path, None).await
+    };
+    let (status, june) = activity("2027-06").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        june["products"][0],
+        json!({"product_code": code, "name": "Backup Pro",
+               "usage": [{"dimension": "storage.gb_month", "quantity": "4.2"}],
+               "revenue_expected": "10.51", "revenue_collected": "10.51", "base_costs": "0.63", "fees": "0.30",
+               "refunds": "0.00", "fee_bills": 1})
+    );
+    let (_, july) = activity("2027-07").await;
+    let july = &july["products"][0];
+    assert_eq!(
+        (
+            &july["revenue_expected"],
+            &july["refunds"],
+            &july["base_costs"],
+            &july["fees"],
+            &july["fee_bills"]
+        ),
+        (
+            &json!("7.61"),
+            &json!("-3.55"),
+            &json!("0.87"),
+            &json!("0.20"),
+            &json!(1)
+        )
+    );
+    let (status, answer) = activity("July").await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &json!("InvalidParameterValue"))
+    );
+
     let picked = customer.get("/billing/statements?month=2027-06").await;
     assert_eq!(picked.headers()["location"], "/billing/statements/2027-06");
     app.finish().await;
@@ -344,6 +382,17 @@ async fn as9_one_bill_and_one_charge_for_two_products(backend: Backend) {
         "14.40",
         "15.00 less two per-bill fees"
     );
+    // The activity counts the bill once for each product whose lines on it were positive: two fee transactions.
+    let (_, july) = app
+        .seller_call(&seller, Method::GET, "/api/v1/seller/activity?month=2027-07", None)
+        .await;
+    let fee_bills: Vec<&Value> = july["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["fee_bills"])
+        .collect();
+    assert_eq!(fee_bills, vec![&json!(1), &json!(1)]);
     app.finish().await;
 }
 

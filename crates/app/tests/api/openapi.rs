@@ -25,6 +25,7 @@ async fn openapi_describes_every_route() {
         ("/products/{code}", "patch"),
         ("/seller/transactions", "get"),
         ("/seller/withdrawals", "post"),
+        ("/seller/activity", "get"),
         ("/images", "post"),
         ("/instances", "post"),
         ("/instances/{id}/terminate", "post"),

@@ -218,6 +218,13 @@ async fn console_becomes_seller_manages_keys_and_products(backend: Backend) {
     let response = other.get(&format!("/seller/products/{code}")).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
+    // The console shows the month's activity with the revenue chart.
+    let (_, console) = person.page("/seller").await;
+    assert!(
+        console.contains("id=\"activity-table\"") && console.contains("id=\"revenue-chart\""),
+        "{console}"
+    );
+
     // The console's withdrawal form says why nothing was withdrawn from an empty balance (R30).
     let response = person.submit("/seller/withdrawals", &[("amount", "1.00")]).await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(products::show, products::update))
         .routes(routes!(seller::transactions))
         .routes(routes!(seller::withdraw))
+        .routes(routes!(seller::activity))
         .routes(routes!(instances::attach_image))
         .routes(routes!(instances::launch))
         .routes(routes!(instances::terminate))

@@ -73,7 +73,7 @@ fn billing_page(layout: Layout, month: MonthToDate, focus: Option<String>) -> Bi
             .iter()
             .map(|p| Series {
                 label: &p.name,
-                daily: &p.daily,
+                values: &p.daily,
             })
             .collect::<Vec<_>>(),
     );

@@ -5,14 +5,16 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 use tollgate_domain::Money;
-use tollgate_domain::calendar::format_instant;
+use tollgate_domain::calendar::{Month, format_instant};
 use tollgate_store::instant;
 use tollgate_store::sellers::Seller;
 
+use super::chart;
 use super::{Layout, error_page, render, render_with};
 use crate::error::Error;
 use crate::http::auth::{User, Visitor};
 use crate::http::form::PageForm;
+use crate::services::activity::{self, ProductActivity};
 use crate::services::products::{self, ProductView};
 use crate::services::sellers::{self, SellerProfile};
 use crate::state::AppState;
@@ -53,6 +55,9 @@ struct ConsolePage {
     products: Vec<ProductRow>,
     balance: Money,
     transactions: Vec<(String, String, Money, String)>,
+    month_name: String,
+    activity: Vec<ProductActivity>,
+    revenue_chart: String,
 }
 
 /// The values of the product form, as typed.
@@ -105,6 +110,9 @@ pub async fn console(State(state): State<AppState>, user: User, visitor: Visitor
     }
 }
 
+/// Months of revenue in the console's chart: the current one and the eleven before it.
+const CHART_MONTHS: u32 = 12;
+
 /// What a form on the console did, shown at its top.
 enum Outcome {
     None,
@@ -122,10 +130,16 @@ async fn console_page(state: &AppState, seller: &Seller, layout: Layout, outcome
         let keys = state.store.api_keys(&seller.id).await?;
         let products = products::list(state, seller).await?;
         let (balance, history) = sellers::transactions(state, seller).await?;
-        Ok::<_, Error>((keys, products, balance, history))
+        let month = Month::of(state.now().await?);
+        let activity = activity::activity(state, seller, month).await?;
+        let revenue = activity::revenue_by_month(state, seller, month, CHART_MONTHS).await?;
+        Ok::<_, Error>((keys, products, balance, history, month, activity, revenue))
     };
     match load.await {
-        Ok((keys, products, balance, history)) => render(ConsolePage {
+        Ok((keys, products, balance, history, month, activity, revenue)) => render(ConsolePage {
+            month_name: month.long_name(),
+            activity,
+            revenue_chart: chart::monthly_revenue(&revenue),
             company_name: seller.company_name.clone(),
             notice,
             new_key,
@@ -216,7 +230,7 @@ pub async fn withdraw(State(state): State<AppState>, user: User, form: PageForm)
         Ok(seller) => seller,
         Err(response) => return response,
     };
-    let body = serde_json::json!({"amount": form.get("amount").trim()});
+    let body = json!({"amount": form.get("amount").trim()});
     let notice = match sellers::withdraw(&state, &seller, &body).await {
         Ok((amount, balance)) => format!("Withdrew ${amount}; the balance is now ${balance}."),
         Err(error @ (Error::Field(_) | Error::InsufficientBalance)) => format!("Not withdrawn ({error})."),
