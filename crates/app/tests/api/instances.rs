@@ -9,7 +9,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     as19_paid_image_launch_rules_and_hours,
-    instance_hours_fall_in_the_month_they_start
+    instance_hours_fall_in_the_month_they_start,
+    as6_and_as19_instance_hours_settle_their_base_cost_and_fee,
 );
 
 fn image_product() -> Value {
@@ -347,5 +348,70 @@ async fn instance_hours_fall_in_the_month_they_start(backend: Backend) {
         html.contains("compute.hours.large (us-east/linux/large)") && html.contains("$0.50"),
         "{html}"
     );
+    app.finish().await;
+}
+
+/// AS-6's arithmetic on a machine image, which also settles AS-19's base cost of instance hours: 100 small hours
+/// sold at 0.25 (R = 25.00) against their base cost of 0.10 (C = 10.00), billed and paid on July 1.
+async fn as6_and_as19_instance_hours_settle_their_base_cost_and_fee(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options {
+            start: "2027-06-10T00:00:00Z",
+            ..Options::default()
+        },
+    )
+    .await;
+    let seller = app.create_seller("seller@example.com").await;
+    let mut body = image_product();
+    body["pricing"] = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []});
+    body["configurations"] =
+        json!([{"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.25"}]);
+    let (status, product) = app
+        .seller_call(&seller, Method::POST, "/api/v1/products", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{product}");
+    let attach = json!({"image_id": "ami-6", "product_code": product["product_code"]});
+    app.seller_call(&seller, Method::POST, "/api/v1/images", Some(attach))
+        .await;
+    let customer = app.customer("ada@example.com", Some("4242424242424242")).await;
+    let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let (status, launched) = app
+        .operator(
+            Method::POST,
+            "/api/v1/instances",
+            Some(launch("ami-6", "ada@example.com", "small")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{launched}");
+    // 99 h 30 min: hours 0 to 99 have started, 100 hours.
+    app.set_clock("2027-06-14T03:30:00Z").await;
+    let terminate = format!(
+        "/api/v1/instances/{}/terminate",
+        launched["instance_id"].as_str().unwrap()
+    );
+    let (_, ended) = app.operator(Method::POST, &terminate, None).await;
+    assert_eq!(ended["hours"], 100);
+
+    app.set_clock("2027-07-02T00:00:00Z").await;
+    let (_, money) = app
+        .seller_call(&seller, Method::GET, "/api/v1/seller/transactions", None)
+        .await;
+    let moves: Vec<(&Value, &Value)> = money["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (&t["kind"], &t["amount"]))
+        .collect();
+    // Deposit 25.00 - 0.30; charge 10.00 + 3% of 15.00; the seller nets 14.25.
+    assert_eq!(
+        moves,
+        vec![
+            (&json!("deposit"), &json!("24.70")),
+            (&json!("charge"), &json!("-10.45"))
+        ]
+    );
+    assert_eq!(money["balance"], "14.25");
     app.finish().await;
 }
