@@ -22,7 +22,7 @@ use tollgate_store::{millis, new_id};
 use crate::error::{Error, Result};
 use crate::gateway::{GatewayError, PaymentGateway};
 use crate::mail::compose::{self, AlertFacts, BillFacts, BilledProduct, Moment};
-use crate::services::purchase;
+use crate::services::{products, purchase};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,16 +330,7 @@ async fn monthly_bill_email(
             billed.amount += amount;
             continue;
         }
-        let product = state
-            .store
-            .product_by_code(&line.product_code)
-            .await?
-            .ok_or(Error::NotFound("product"))?;
-        let seller = state
-            .store
-            .seller(&product.seller_id)
-            .await?
-            .ok_or(Error::NotFound("seller"))?;
+        let (product, seller) = products::with_seller(state, &line.product_code).await?;
         let billed = BilledProduct {
             name: product.name,
             company_name: seller.company_name,

@@ -242,6 +242,21 @@ pub async fn update(state: &AppState, seller: &Seller, code: &str, body: &Value)
     ProductView::load(state, updated).await
 }
 
+/// A product by its code with its seller, as bills and statements name them.
+pub async fn with_seller(state: &AppState, code: &str) -> Result<(Product, Seller)> {
+    let product = state
+        .store
+        .product_by_code(code)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let seller = state
+        .store
+        .seller(&product.seller_id)
+        .await?
+        .ok_or(Error::NotFound("seller"))?;
+    Ok((product, seller))
+}
+
 pub async fn dimensions(state: &AppState) -> Result<Vec<Dimension>> {
     Ok(state.store.dimensions(millis(state.now().await?)).await?)
 }

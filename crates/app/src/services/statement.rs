@@ -12,6 +12,7 @@ use tollgate_store::instant;
 
 use crate::error::{Error, Result};
 use crate::services::month_to_date::month_to_date;
+use crate::services::products;
 use crate::state::AppState;
 
 pub struct Statement {
@@ -59,16 +60,7 @@ pub async fn statement(state: &AppState, customer: &Account, month: Month) -> Re
         let index = match products.iter().position(|p| p.code == line.product_code) {
             Some(index) => index,
             None => {
-                let product = state
-                    .store
-                    .product_by_code(&line.product_code)
-                    .await?
-                    .ok_or(Error::NotFound("product"))?;
-                let seller = state
-                    .store
-                    .seller(&product.seller_id)
-                    .await?
-                    .ok_or(Error::NotFound("seller"))?;
+                let (product, seller) = products::with_seller(state, &line.product_code).await?;
                 products.push(StatementProduct {
                     code: product.code,
                     name: product.name,

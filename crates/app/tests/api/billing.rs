@@ -104,14 +104,7 @@ fn monthly_only(fee: &str) -> Value {
 }
 
 async fn as1_prorated_signups_then_the_full_fee_on_the_1st(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-03T09:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-03T09:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, monthly_only("20.00")).await;
     let offering = product["offering_code"].as_str().unwrap().to_owned();
@@ -172,14 +165,7 @@ async fn as1_prorated_signups_then_the_full_fee_on_the_1st(backend: Backend) {
 }
 
 async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_cancellation(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-17T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     let code = product["product_code"].as_str().unwrap().to_owned();
@@ -339,14 +325,7 @@ async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_canc
 }
 
 async fn as9_one_bill_and_one_charge_for_two_products(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-01T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-01T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let x = app.create_product(&seller, monthly_only("10.00")).await;
     let mut y_body = product_body(monthly_only("5.00"));
@@ -397,14 +376,7 @@ async fn as9_one_bill_and_one_charge_for_two_products(backend: Backend) {
 }
 
 async fn a_zero_bill_is_paid_without_a_charge_or_an_email(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-10T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-10T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let pricing = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": [
         {"dimension": "storage.gb_month", "tiers": [{"up_to": null, "unit_price": "0.10"}]}]});
@@ -441,14 +413,7 @@ async fn a_zero_bill_is_paid_without_a_charge_or_an_email(backend: Backend) {
 }
 
 async fn late_usage_is_billed_on_the_next_bill_continuing_its_tiers(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-01T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-01T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     let (_, token, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
@@ -511,14 +476,7 @@ async fn late_usage_is_billed_on_the_next_bill_continuing_its_tiers(backend: Bac
 }
 
 async fn a_signup_still_pending_on_the_1st_is_canceled_and_its_bill_voided(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-17T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     let customer = app.customer("ann@example.com", Some(DECLINING_CARD)).await;
@@ -547,14 +505,7 @@ async fn a_signup_still_pending_on_the_1st_is_canceled_and_its_bill_voided(backe
 }
 
 async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-17T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     let (customer, _, pid) = subscribed(&app, &seller, &product, "ann@example.com").await;
@@ -642,14 +593,7 @@ async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(ba
 }
 
 async fn a_new_card_during_dunning_pays_the_bill_and_ends_the_retries(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-17T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     let (customer, _, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
@@ -671,14 +615,7 @@ async fn a_new_card_during_dunning_pays_the_bill_and_ends_the_retries(backend: B
 }
 
 async fn months_skipped_in_one_move_are_billed_each_on_its_own_1st(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-17T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     subscribed(&app, &seller, &product, "ann@example.com").await;
@@ -714,14 +651,7 @@ async fn months_skipped_in_one_move_are_billed_each_on_its_own_1st(backend: Back
 }
 
 async fn running_a_midnight_again_bills_and_charges_no_one_twice(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-17T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     subscribed(&app, &seller, &product, "ann@example.com").await;
@@ -759,14 +689,7 @@ async fn running_a_midnight_again_bills_and_charges_no_one_twice(backend: Backen
 }
 
 async fn as4_settlement_follows_what_is_collected(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-17T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     let (customer, token, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
@@ -807,14 +730,7 @@ async fn as4_settlement_follows_what_is_collected(backend: Backend) {
 }
 
 async fn as7_an_uncovered_base_cost_is_charged_to_the_seller_unpaid(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-01T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-01T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     // Usage only, storage sold at 0.10 against its base cost of 0.15: value-add is negative.
     let pricing = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": [

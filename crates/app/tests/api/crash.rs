@@ -150,14 +150,7 @@ struct Seeded {
 
 impl Seeded {
     async fn new(backend: Backend, customers: usize) -> Seeded {
-        let app = TestApp::spawn_with(
-            backend,
-            Options {
-                start: "2027-06-15T00:00:00Z",
-                ..Options::default()
-            },
-        )
-        .await;
+        let app = TestApp::starting(backend, "2027-06-15T00:00:00Z").await;
         let seller_key = app.create_seller("seller@example.com").await;
         let created = app
             .create_product(

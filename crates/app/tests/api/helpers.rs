@@ -257,6 +257,18 @@ impl TestApp {
         TestApp::spawn_with(backend, Options::default()).await
     }
 
+    /// The server in the sandbox with its clock starting at `start`.
+    pub async fn starting(backend: Backend, start: &'static str) -> TestApp {
+        TestApp::spawn_with(
+            backend,
+            Options {
+                start,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
     pub async fn spawn_with(backend: Backend, options: Options) -> TestApp {
         let db = TestDatabase::new(backend).await;
         let mut args = ServeArgs::for_database(&db.url);

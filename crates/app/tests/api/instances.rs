@@ -276,14 +276,7 @@ async fn as19_paid_image_launch_rules_and_hours(backend: Backend) {
 }
 
 async fn instance_hours_fall_in_the_month_they_start(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-30T23:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-30T23:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let (_, product) = app
         .seller_call(&seller, Method::POST, "/api/v1/products", Some(image_product()))
@@ -354,14 +347,7 @@ async fn instance_hours_fall_in_the_month_they_start(backend: Backend) {
 /// AS-6's arithmetic on a machine image, which also settles AS-19's base cost of instance hours: 100 small hours
 /// sold at 0.25 (R = 25.00) against their base cost of 0.10 (C = 10.00), billed and paid on July 1.
 async fn as6_and_as19_instance_hours_settle_their_base_cost_and_fee(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-06-10T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-06-10T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let mut body = image_product();
     body["pricing"] = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []});

@@ -299,14 +299,7 @@ async fn whole_call_errors_write_nothing(backend: Backend) {
 }
 
 async fn as3_cancellation_refunds_the_unused_fee_and_ends_access(backend: Backend) {
-    let app = TestApp::spawn_with(
-        backend,
-        Options {
-            start: "2027-07-01T00:00:00Z",
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = TestApp::starting(backend, "2027-07-01T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, as2_pricing()).await;
     let code = product["product_code"].as_str().unwrap().to_owned();
