@@ -1,13 +1,13 @@
 //! What the monthly run reads and writes (docs/rules.md R19-R22): who has something to pay, the month's usage of
 //! many customers at once, and the bills, each issued once per customer and period.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::bills::{BillQueries, NewBill, StartedAttempt};
+use crate::bills::{Bill, BillLine, BillQueries, NewBill, StartedAttempt};
 use crate::point_read::point_row;
-use crate::{Result, Store, StoreError, placeholders, read, write};
+use crate::{Dialect, Result, Store, StoreError, placeholders, queries, read, write};
 
 /// A customer's usage of one dimension on one day, as the monthly run rates it.
 #[derive(Debug, Clone, FromRow)]
@@ -57,7 +57,158 @@ pub enum Issued {
     New(Option<Box<StartedAttempt>>),
 }
 
+/// Rows per multi-row statement when issuing a chunk of bills: far under both databases' parameter limits.
+const ROWS_PER_STATEMENT: usize = 200;
+
+queries! {
+    pub(crate) trait MonthlyQueries {
+        /// Issues the bills of customers who have none for their period yet, each with its lines, fee records and,
+        /// when it has something to pay and a card on file, its first attempt (slot `issue`): a few multi-row
+        /// statements for the whole chunk.
+        async fn issue_bills(&mut self, bills: &[MonthlyBill]) -> Result<Vec<Issued>> {
+            let backend = <Self as Dialect>::BACKEND;
+            let Some(first) = bills.first() else {
+                return Ok(Vec::new());
+            };
+            let period = &first.bill.bill.period;
+            let customers: Vec<&str> = bills.iter().map(|b| b.bill.bill.customer_id.as_str()).collect();
+            let mut existing: HashSet<String> = HashSet::new();
+            let mut tokens: HashMap<String, String> = HashMap::new();
+            for ids in customers.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "SELECT customer_id FROM bills WHERE kind = 'monthly' AND period = {} AND customer_id IN {}",
+                    parameter(backend, 1),
+                    placeholders_from(backend, 2, ids.len())
+                );
+                let mut query = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql)).bind(period);
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                existing.extend(query.fetch_all(&mut *self).await?.into_iter().map(|(id,)| id));
+                let sql = format!(
+                    "SELECT customer_id, gateway_token FROM payment_methods WHERE customer_id IN {}",
+                    placeholders(backend, 1, ids.len())
+                );
+                let mut query = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql));
+                for id in ids {
+                    query = query.bind(*id);
+                }
+                tokens.extend(query.fetch_all(&mut *self).await?);
+            }
+            let mut issued = Vec::with_capacity(bills.len());
+            let mut new: Vec<(&MonthlyBill, Option<&String>)> = Vec::new();
+            for monthly in bills {
+                let bill = &monthly.bill.bill;
+                if existing.contains(&bill.customer_id) {
+                    issued.push(Issued::Existed);
+                    continue;
+                }
+                // Nothing to pay is paid at issue (R21); without a card the bill waits for one (R10).
+                let token = tokens.get(&bill.customer_id).filter(|_| bill.total_cents != 0);
+                new.push((monthly, token));
+                issued.push(Issued::New(token.map(|token| {
+                    Box::new(StartedAttempt {
+                        bill: Bill {
+                            attempts: 1,
+                            open_attempt: Some(1),
+                            ..bill.clone()
+                        },
+                        attempt: 1,
+                        gateway_token: token.clone(),
+                    })
+                })));
+            }
+            for rows in new.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO bills (id, customer_id, kind, period, subscription_id, event_key, issued_at, total_cents,
+                                        status, attempts, open_attempt, paid_at, refund_of) VALUES {}",
+                    placeholders(backend, rows.len(), 13)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for (monthly, token) in rows {
+                    let b = &monthly.bill.bill;
+                    let opened = token.map(|_| 1_i64);
+                    query = query
+                        .bind(&b.id)
+                        .bind(&b.customer_id)
+                        .bind(&b.kind)
+                        .bind(&b.period)
+                        .bind(&b.subscription_id)
+                        .bind(&b.event_key)
+                        .bind(b.issued_at)
+                        .bind(b.total_cents)
+                        .bind(&b.status)
+                        .bind(opened.unwrap_or(0))
+                        .bind(opened)
+                        .bind(b.paid_at)
+                        .bind(&b.refund_of);
+                }
+                query.execute(&mut *self).await?;
+                let attempts: Vec<&Bill> = rows.iter().filter(|(_, t)| t.is_some()).map(|(m, _)| &m.bill.bill).collect();
+                if !attempts.is_empty() {
+                    let sql = format!(
+                        "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at, slot) VALUES {}",
+                        placeholders(backend, attempts.len(), 5)
+                    );
+                    let mut query = sqlx::query(AssertSqlSafe(sql));
+                    for b in attempts {
+                        query = query.bind(&b.id).bind(1_i64).bind(b.total_cents).bind(b.issued_at).bind(ISSUE_SLOT);
+                    }
+                    query.execute(&mut *self).await?;
+                }
+            }
+            let lines: Vec<&BillLine> = new.iter().flat_map(|(m, _)| &m.bill.lines).collect();
+            for rows in lines.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
+                                             amount_cents, description, usage_month) VALUES {}",
+                    placeholders(backend, rows.len(), 10)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for l in rows {
+                    query = query
+                        .bind(&l.bill_id)
+                        .bind(l.position)
+                        .bind(&l.product_id)
+                        .bind(&l.subscription_id)
+                        .bind(&l.kind)
+                        .bind(&l.dimension)
+                        .bind(&l.quantity)
+                        .bind(l.amount_cents)
+                        .bind(&l.description)
+                        .bind(&l.usage_month);
+                }
+                query.execute(&mut *self).await?;
+            }
+            let fees: Vec<(&str, &str, &str)> = new
+                .iter()
+                .flat_map(|(m, _)| m.fees.iter().map(|(s, month)| (s.as_str(), month.as_str(), m.bill.bill.id.as_str())))
+                .collect();
+            for rows in fees.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO monthly_fees_charged (subscription_id, month, bill_id) VALUES {}",
+                    placeholders(backend, rows.len(), 3)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for (subscription, month, bill) in rows {
+                    query = query.bind(*subscription).bind(*month).bind(*bill);
+                }
+                query.execute(&mut *self).await?;
+            }
+            Ok(issued)
+        }
+    }
+}
+
 impl Store {
+    /// Issues a chunk of customers' monthly bills in one transaction, as [`Store::issue_monthly_bill`] does one:
+    /// each customer's bill at most once per period, with its lines, fee records and first attempt. When another
+    /// process issues one of them at the same moment the whole chunk is refused ([`StoreError::Conflict`]) and
+    /// nothing is written; issuing the chunk's bills one by one then sorts out which exist.
+    pub async fn issue_monthly_bills(&self, bills: &[MonthlyBill]) -> Result<Vec<Issued>> {
+        write!(self, |c| c.issue_bills(bills).await)
+    }
+
     /// The customers the run at `at` bills (R19), in id order: those with a subscription active then that began
     /// before it, and those with usage to bill: `period`'s usage received in time, and the month before's usage
     /// that arrived late (R14).
@@ -90,8 +241,8 @@ impl Store {
             |backend| {
                 let months = format!(
                     "({}, {})",
-                    last_parameter(backend, count + 1),
-                    last_parameter(backend, count + 2)
+                    parameter(backend, count + 1),
+                    parameter(backend, count + 2)
                 );
                 format!(
                     "SELECT customer_id, product_id, subscription_id, dimension, configuration, month, day, late, quantity
@@ -118,7 +269,7 @@ impl Store {
                     format!(
                         "SELECT subscription_id AS id FROM monthly_fees_charged WHERE subscription_id IN {} AND month = {}",
                         placeholders(backend, 1, count),
-                        last_parameter(backend, count + 1)
+                        parameter(backend, count + 1)
                     )
                 },
                 &params,
@@ -226,12 +377,18 @@ impl Store {
     }
 }
 
-/// The placeholder of the `n`th parameter (from 1) after a list made by [`placeholders`].
-fn last_parameter(backend: crate::Backend, n: usize) -> String {
+/// The placeholder of the `n`th parameter, counted from 1.
+fn parameter(backend: crate::Backend, n: usize) -> String {
     match backend {
         crate::Backend::Sqlite => "?".to_owned(),
         crate::Backend::Postgres => format!("${n}"),
     }
+}
+
+/// `(…)` of `count` placeholders numbered from `first`: a list that follows other parameters.
+fn placeholders_from(backend: crate::Backend, first: usize, count: usize) -> String {
+    let list: Vec<String> = (first..first + count).map(|n| parameter(backend, n)).collect();
+    format!("({})", list.join(", "))
 }
 
 /// The slot of a monthly bill's first charge, made when it is issued.

@@ -21,7 +21,7 @@ use tollgate_store::bills::{Bill, BillLine, NewBill};
 use tollgate_store::monthly::{CustomerUsage, Issued, MonthlyBill};
 use tollgate_store::products::Product;
 use tollgate_store::subscriptions::Subscription;
-use tollgate_store::{millis, new_id};
+use tollgate_store::{StoreError, millis, new_id};
 
 use crate::error::{Error, Result};
 use crate::services::cancellation;
@@ -95,6 +95,7 @@ pub async fn run(state: &AppState, at: DateTime<Utc>) -> Result<RunSummary> {
             .map(|s| s.id.as_str())
             .collect();
         let charged = state.store.fees_charged(&due, &month.to_string()).await?;
+        let mut bills = Vec::new();
         for customer_id in &ids {
             let subscriptions: Vec<&Subscription> =
                 subscriptions.iter().filter(|s| s.customer_id == *customer_id).collect();
@@ -104,30 +105,44 @@ pub async fn run(state: &AppState, at: DateTime<Utc>) -> Result<RunSummary> {
                 .copied()
                 .filter(|s| fee_due(s, at) && !charged.contains(&s.id))
                 .collect();
-            let Some(bill) = bill_for(state, &mut prices, customer_id, &fees_due, &usage, at).await? else {
+            if let Some(bill) = bill_for(state, &mut prices, customer_id, &fees_due, &usage, at).await? {
+                bills.push(bill);
+            }
+        }
+        for (bill, issued) in bills.iter().zip(issue(state, &bills).await?) {
+            let Issued::New(attempt) = issued else {
                 continue;
             };
-            let zero = bill.bill.bill.total_cents == 0;
-            match state.store.issue_monthly_bill(&bill).await? {
-                Issued::Existed => continue,
-                Issued::New(attempt) => {
-                    summary.issued += 1;
-                    summary.zero += usize::from(zero);
-                    if let Some(started) = attempt {
-                        match payments::make_attempt(state, *started, at).await {
-                            Ok(payments::ChargeOutcome::Paid) => summary.paid += 1,
-                            Ok(_) => summary.declined += 1,
-                            // The attempt stays open and the scheduler finishes it with the same key.
-                            Err(Error::GatewayUnavailable) => {}
-                            Err(error) => return Err(error),
-                        }
-                    }
+            summary.issued += 1;
+            summary.zero += usize::from(bill.bill.bill.total_cents == 0);
+            if let Some(started) = attempt {
+                match payments::make_attempt(state, *started, at).await {
+                    Ok(payments::ChargeOutcome::Paid) => summary.paid += 1,
+                    Ok(_) => summary.declined += 1,
+                    // The attempt stays open and the scheduler finishes it with the same key.
+                    Err(Error::GatewayUnavailable) => {}
+                    Err(error) => return Err(error),
                 }
             }
         }
     }
     tracing::info!(period = %period, ?summary, "monthly run");
     Ok(summary)
+}
+
+/// Issues a chunk's bills together; when another process issued some of them at the same moment, one by one, so
+/// that each customer's is issued once whoever wins (R20).
+async fn issue(state: &AppState, bills: &[MonthlyBill]) -> Result<Vec<Issued>> {
+    match state.store.issue_monthly_bills(bills).await {
+        Err(StoreError::Conflict) => {
+            let mut issued = Vec::with_capacity(bills.len());
+            for bill in bills {
+                issued.push(state.store.issue_monthly_bill(bill).await?);
+            }
+            Ok(issued)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Whether the new month's fee of a subscription is due at the run (R19): active then, begun strictly before.
