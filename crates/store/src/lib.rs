@@ -61,7 +61,9 @@ macro_rules! read {
 }
 pub(crate) use read;
 
-/// Runs `$body` (a `Result`) in a write transaction, committed only when it is `Ok`.
+/// Runs `$body` (a `Result`) in a write transaction, committed only when it is `Ok`. The body runs as a block of its
+/// own, so that a `?` or `return` in it ends the body, not the caller: its result, whatever refused the write (a
+/// unique key, say), is what the caller gets back.
 macro_rules! write {
     ($store:expr, |$conn:ident| $body:expr) => {
         match &$store.db {
@@ -70,7 +72,7 @@ macro_rules! write {
                 let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
                 let out = {
                     let $conn: &mut sqlx::SqliteConnection = &mut tx;
-                    $body
+                    async { $body }.await
                 };
                 if out.is_ok() {
                     tx.commit().await?;
@@ -81,7 +83,7 @@ macro_rules! write {
                 let mut tx = pool.begin().await?;
                 let out = {
                     let $conn: &mut sqlx::PgConnection = &mut tx;
-                    $body
+                    async { $body }.await
                 };
                 if out.is_ok() {
                     tx.commit().await?;

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::bills::{Bill, BillLine, BillQueries, NewBill, StartedAttempt};
+use crate::bills::{Bill, BillLine, NewBill, StartedAttempt};
 use crate::point_read::point_row;
 use crate::{Dialect, Result, Store, StoreError, placeholders, queries, read, write};
 
@@ -76,15 +76,15 @@ queries! {
             let mut tokens: HashMap<String, String> = HashMap::new();
             for ids in customers.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
-                    "SELECT customer_id FROM bills WHERE kind = 'monthly' AND period = {} AND customer_id IN {}",
-                    parameter(backend, 1),
-                    placeholders_from(backend, 2, ids.len())
+                    "SELECT customer_id FROM bills WHERE kind = 'monthly' AND customer_id IN {} AND period = {}",
+                    placeholders(backend, 1, ids.len()),
+                    parameter(backend, ids.len() + 1)
                 );
-                let mut query = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql)).bind(period);
+                let mut query = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql));
                 for id in ids {
                     query = query.bind(*id);
                 }
-                existing.extend(query.fetch_all(&mut *self).await?.into_iter().map(|(id,)| id));
+                existing.extend(query.bind(period).fetch_all(&mut *self).await?.into_iter().map(|(id,)| id));
                 let sql = format!(
                     "SELECT customer_id, gateway_token FROM payment_methods WHERE customer_id IN {}",
                     placeholders(backend, 1, ids.len())
@@ -278,42 +278,13 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// Issues a customer's monthly bill with its fee records and opens its first attempt (slot `issue`), all in one
-    /// transaction, so that a crash leaves either nothing or a bill whose charge the scheduler resumes.
-    /// [`Issued::Existed`] when the customer's bill for the period was issued already, also by another process
-    /// at the same moment.
+    /// Issues one customer's monthly bill as [`Store::issue_monthly_bills`] does a chunk's; [`Issued::Existed`] also
+    /// when another process issues it at the same moment.
     pub async fn issue_monthly_bill(&self, monthly: &MonthlyBill) -> Result<Issued> {
-        let bill = &monthly.bill.bill;
-        // In a block of its own, so that a refusal by a unique key anywhere in the transaction lands in `issued`.
-        let issued = async {
-            write!(self, |c| {
-                let existing: Option<(String,)> =
-                    sqlx::query_as("SELECT id FROM bills WHERE customer_id = $1 AND period = $2 AND kind = 'monthly'")
-                        .bind(&bill.customer_id)
-                        .bind(&bill.period)
-                        .fetch_optional(&mut *c)
-                        .await?;
-                if existing.is_some() {
-                    return Ok(Issued::Existed);
-                }
-                c.insert_bill(&monthly.bill).await?;
-                for (subscription_id, month) in &monthly.fees {
-                    c.record_fee_charged(subscription_id, month, &bill.id).await?;
-                }
-                let attempt = match bill.total_cents {
-                    0 => None,
-                    _ => c
-                        .open_attempt(&bill.id, bill.issued_at, Some(ISSUE_SLOT))
-                        .await?
-                        .map(Box::new),
-                };
-                Ok::<_, StoreError>(Issued::New(attempt))
-            })
-        }
-        .await;
-        match issued {
+        match self.issue_monthly_bills(std::slice::from_ref(monthly)).await {
+            Ok(mut issued) => Ok(issued.pop().unwrap_or(Issued::Existed)),
             Err(StoreError::Conflict) => Ok(Issued::Existed),
-            other => other,
+            Err(other) => Err(other),
         }
     }
 
@@ -383,12 +354,6 @@ fn parameter(backend: crate::Backend, n: usize) -> String {
         crate::Backend::Sqlite => "?".to_owned(),
         crate::Backend::Postgres => format!("${n}"),
     }
-}
-
-/// `(…)` of `count` placeholders numbered from `first`: a list that follows other parameters.
-fn placeholders_from(backend: crate::Backend, first: usize, count: usize) -> String {
-    let list: Vec<String> = (first..first + count).map(|n| parameter(backend, n)).collect();
-    format!("({})", list.join(", "))
 }
 
 /// The slot of a monthly bill's first charge, made when it is issued.

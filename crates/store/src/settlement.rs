@@ -117,29 +117,26 @@ impl Store {
     /// Books one seller's settlement charge with the positions it brings up to date, in one transaction. False,
     /// writing nothing, when that run's charge for the seller was booked already (its unique key).
     pub async fn settle_seller(&self, charge: &LedgerTransaction, positions: &[Position]) -> Result<bool> {
-        let booked = async {
-            write!(self, |c| {
-                c.insert_ledger_transaction(charge).await?;
-                for p in positions {
-                    sqlx::query(
-                        "INSERT INTO settlement_positions (customer_id, product_id, month, seller_id, cost_cents, total_cents)
-                         VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (customer_id, product_id, month)
-                         DO UPDATE SET cost_cents = excluded.cost_cents, total_cents = excluded.total_cents",
-                    )
-                    .bind(&p.customer_id)
-                    .bind(&p.product_id)
-                    .bind(&p.month)
-                    .bind(&p.seller_id)
-                    .bind(p.cost_cents)
-                    .bind(p.total_cents)
-                    .execute(&mut *c)
-                    .await?;
-                }
-                Ok::<_, StoreError>(true)
-            })
-        }
-        .await;
+        let booked = write!(self, |c| {
+            c.insert_ledger_transaction(charge).await?;
+            for p in positions {
+                sqlx::query(
+                    "INSERT INTO settlement_positions (customer_id, product_id, month, seller_id, cost_cents, total_cents)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (customer_id, product_id, month)
+                     DO UPDATE SET cost_cents = excluded.cost_cents, total_cents = excluded.total_cents",
+                )
+                .bind(&p.customer_id)
+                .bind(&p.product_id)
+                .bind(&p.month)
+                .bind(&p.seller_id)
+                .bind(p.cost_cents)
+                .bind(p.total_cents)
+                .execute(&mut *c)
+                .await?;
+            }
+            Ok::<_, StoreError>(true)
+        });
         match booked {
             Err(StoreError::Conflict) => Ok(false),
             other => other,
