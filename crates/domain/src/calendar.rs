@@ -69,6 +69,16 @@ impl Month {
         }
     }
 
+    /// The month `months` months before this one.
+    pub fn earlier(self, months: u32) -> Month {
+        (0..months).fold(self, |month, _| month.previous())
+    }
+
+    /// This month and every one after it up to `last`, inclusive.
+    pub fn through(self, last: Month) -> impl Iterator<Item = Month> {
+        std::iter::successors(Some(self), |m| Some(m.next())).take_while(move |m| *m <= last)
+    }
+
     /// 00:00:00 on the 1st.
     pub fn start(self) -> Instant {
         Utc.with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0)
@@ -169,5 +179,15 @@ mod tests {
         assert_eq!(format_instant(t), "2027-06-17T10:00:00Z");
         assert_eq!(day_and_length(t), (17, 30));
         assert!(parse_instant("2027-06-17").is_none());
+    }
+
+    #[test]
+    fn ranges_of_months_cross_years() {
+        let march: Month = "2027-03".parse().unwrap();
+        assert_eq!(march.earlier(3).to_string(), "2026-12");
+        assert_eq!(march.earlier(0), march);
+        let months: Vec<String> = march.earlier(3).through(march).map(|m| m.to_string()).collect();
+        assert_eq!(months, ["2026-12", "2027-01", "2027-02", "2027-03"]);
+        assert_eq!(march.through(march.previous()).count(), 0);
     }
 }

@@ -1,7 +1,7 @@
 //! What seller settlement reads and writes (docs/rules.md R29): each month's bill lines and usage per customer and
 //! product, the positions charged so far, and each run's ledger transactions, written with the new positions.
 
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::ledger::{LedgerQueries, LedgerTransaction};
 use crate::{Result, Store, StoreError, read, write};
@@ -26,6 +26,7 @@ pub struct SettlementLine {
 pub struct SettlementUsage {
     pub customer_id: String,
     pub product_id: String,
+    pub seller_id: String,
     pub month: String,
     pub dimension: String,
     pub quantity: String,
@@ -43,30 +44,47 @@ pub struct Position {
 }
 
 impl Store {
-    /// The lines of bills issued at or after `since` that are not void, with their customer, product and seller.
-    pub async fn settlement_lines(&self, since: i64) -> Result<Vec<SettlementLine>> {
-        read!(self, |c| Ok(sqlx::query_as(
+    /// The lines of bills issued at or after `since` that are not void, with their customer, product and seller;
+    /// of one seller's products only when `seller_id` is given.
+    pub async fn settlement_lines(&self, since: i64, seller_id: Option<&str>) -> Result<Vec<SettlementLine>> {
+        let sql = format!(
             "SELECT b.customer_id, l.product_id, p.seller_id, b.kind AS bill_kind, b.period, b.issued_at, b.status,
                     l.kind, l.usage_month, l.amount_cents
              FROM bill_lines l JOIN bills b ON b.id = l.bill_id JOIN products p ON p.id = l.product_id
-             WHERE b.issued_at >= $1 AND b.status <> 'void'
-             ORDER BY b.customer_id, l.product_id"
-        )
-        .bind(since)
-        .fetch_all(&mut *c)
-        .await?))
+             WHERE b.issued_at >= $1 AND b.status <> 'void'{}
+             ORDER BY b.customer_id, l.product_id",
+            seller_clause(seller_id, 2)
+        );
+        read!(self, |c| {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(since);
+            if let Some(seller_id) = seller_id {
+                query = query.bind(seller_id);
+            }
+            Ok(query.fetch_all(&mut *c).await?)
+        })
     }
 
-    /// Every day total of usage in the months from `first` to `last` (`YYYY-MM`, inclusive), late ones included.
-    pub async fn settlement_usage(&self, first: &str, last: &str) -> Result<Vec<SettlementUsage>> {
-        read!(self, |c| Ok(sqlx::query_as(
-            "SELECT customer_id, product_id, month, dimension, quantity FROM usage_daily
-             WHERE month >= $1 AND month <= $2"
-        )
-        .bind(first)
-        .bind(last)
-        .fetch_all(&mut *c)
-        .await?))
+    /// Every day total of usage in the months from `first` to `last` (`YYYY-MM`, inclusive), late ones included,
+    /// with the seller of its product; of one seller's products only when `seller_id` is given.
+    pub async fn settlement_usage(
+        &self,
+        first: &str,
+        last: &str,
+        seller_id: Option<&str>,
+    ) -> Result<Vec<SettlementUsage>> {
+        let sql = format!(
+            "SELECT u.customer_id, u.product_id, p.seller_id, u.month, u.dimension, u.quantity
+             FROM usage_daily u JOIN products p ON p.id = u.product_id
+             WHERE u.month >= $1 AND u.month <= $2{}",
+            seller_clause(seller_id, 3)
+        );
+        read!(self, |c| {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(first).bind(last);
+            if let Some(seller_id) = seller_id {
+                query = query.bind(seller_id);
+            }
+            Ok(query.fetch_all(&mut *c).await?)
+        })
     }
 
     /// The positions of the months from `first` to `last`.
@@ -141,5 +159,13 @@ impl Store {
             Err(StoreError::Conflict) => Ok(false),
             other => other,
         }
+    }
+}
+
+/// The condition on `p.seller_id`, parameter `n`, when the reads are for one seller; none when they are for all.
+fn seller_clause(seller_id: Option<&str>, n: usize) -> String {
+    match seller_id {
+        Some(_) => format!(" AND p.seller_id = ${n}"),
+        None => String::new(),
     }
 }

@@ -31,7 +31,7 @@ pub struct ProductActivity {
 
 /// The seller's products in `month`, each with its figures so far.
 pub async fn activity(state: &AppState, seller: &Seller, month: Month) -> Result<Vec<ProductActivity>> {
-    let sums = month_sums(state, month, month).await?;
+    let sums = month_sums(state, month, month, Some(&seller.id)).await?;
     let counts: BTreeMap<String, i64> = state
         .store
         .fee_bill_counts(&seller.id, millis(month.start()), millis(month.next().start()))
@@ -42,10 +42,7 @@ pub async fn activity(state: &AppState, seller: &Seller, month: Month) -> Result
     for view in products::list(state, seller).await? {
         let product_id = &view.product.id;
         let mut figures = Figures::default();
-        for ((_, _, _), m) in sums
-            .iter()
-            .filter(|((_, p, _), m)| p == product_id && m.seller_id == seller.id)
-        {
+        for (_, m) in sums.iter().filter(|((_, p, _), _)| p == product_id) {
             let due = SettlementDue::of(m.revenue, m.base_cost, m.collected, state.settings.fees.percent);
             figures.expected += m.revenue;
             figures.collected += m.collected;
@@ -88,19 +85,10 @@ pub async fn revenue_by_month(
     last: Month,
     months: u32,
 ) -> Result<Vec<(Month, Money)>> {
-    let mut first = last;
-    for _ in 1..months {
-        first = first.previous();
-    }
-    let sums = month_sums(state, first, last).await?;
-    let mut by_month: BTreeMap<Month, Money> = BTreeMap::new();
-    let mut month = first;
-    while month <= last {
-        by_month.insert(month, Money::ZERO);
-        month = month.next();
-    }
-    for ((_, _, month), m) in sums.iter().filter(|(_, m)| m.seller_id == seller.id) {
-        *by_month.entry(*month).or_default() += m.collected;
+    let first = last.earlier(months - 1);
+    let mut by_month: BTreeMap<Month, Money> = first.through(last).map(|m| (m, Money::ZERO)).collect();
+    for ((_, _, month), m) in month_sums(state, first, last, Some(&seller.id)).await? {
+        *by_month.entry(month).or_default() += m.collected;
     }
     Ok(by_month.into_iter().collect())
 }

@@ -19,3 +19,9 @@ pub mod sellers;
 pub mod settlement;
 pub mod statement;
 pub mod usage;
+
+/// An exact decimal the store keeps as text (a usage quantity, a base cost); one that does not parse is corrupt data.
+pub(crate) fn stored_decimal(what: &str, text: &str) -> crate::error::Result<rust_decimal::Decimal> {
+    text.parse()
+        .map_err(|_| anyhow::anyhow!("stored {what} {text:?} is not a decimal").into())
+}

@@ -21,6 +21,7 @@ use tollgate_store::{instant, millis};
 
 use crate::error::{Error, Result};
 use crate::services::products::ProductView;
+use crate::services::stored_decimal;
 use crate::state::AppState;
 
 pub struct MonthToDate {
@@ -158,10 +159,7 @@ fn rate<'u>(
     let mut totals: BTreeMap<(String, Option<String>), Decimal> = BTreeMap::new();
     // Days come in order: each day's charge is what its usage adds at the month's tier position so far.
     for usage in days {
-        let quantity: Decimal = usage
-            .quantity
-            .parse()
-            .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", usage.quantity))?;
+        let quantity = stored_decimal("usage quantity", &usage.quantity)?;
         let total = totals
             .entry((usage.dimension.clone(), usage.configuration.clone()))
             .or_default();

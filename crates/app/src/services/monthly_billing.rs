@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::services::cancellation;
 use crate::services::payments;
 use crate::services::products::ProductView;
+use crate::services::stored_decimal;
 use crate::state::AppState;
 
 /// Customers read and billed together: their subscriptions, usage and fee records come in a few reads.
@@ -309,10 +310,7 @@ impl Totals {
 fn totals(usage: &[&CustomerUsage], month: &str, late: bool) -> Result<Totals> {
     let mut by_key: BTreeMap<(String, Option<String>), (Decimal, String)> = BTreeMap::new();
     for u in usage.iter().filter(|u| u.month == month && u.late == late) {
-        let quantity: Decimal = u
-            .quantity
-            .parse()
-            .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", u.quantity))?;
+        let quantity = stored_decimal("usage quantity", &u.quantity)?;
         let entry = by_key
             .entry((u.dimension.clone(), u.configuration.clone()))
             .or_insert((Decimal::ZERO, String::new()));

@@ -19,6 +19,7 @@ use tollgate_store::settlement::Position;
 use tollgate_store::{instant, millis, new_id};
 
 use crate::error::Result;
+use crate::services::stored_decimal;
 use crate::state::AppState;
 
 /// Months settled again at each run: the one just ended and the two before it, whose late usage (R14) and
@@ -46,14 +47,16 @@ pub struct MonthSums {
     pub usage: BTreeMap<String, Decimal>,
 }
 
-/// Every customer × product × month from `first` to `last` with revenue or usage.
+/// Every customer × product × month from `first` to `last` with revenue or usage, of one seller's products when
+/// `seller_id` is given.
 pub async fn month_sums(
     state: &AppState,
     first: Month,
     last: Month,
+    seller_id: Option<&str>,
 ) -> Result<BTreeMap<(String, String, Month), MonthSums>> {
     let mut sums: BTreeMap<(String, String, Month), MonthSums> = BTreeMap::new();
-    for line in state.store.settlement_lines(millis(first.start())).await? {
+    for line in state.store.settlement_lines(millis(first.start()), seller_id).await? {
         let Some(month) = activity_month(
             &line.bill_kind,
             &line.period,
@@ -65,9 +68,8 @@ pub async fn month_sums(
             continue;
         };
         let entry = sums
-            .entry((line.customer_id.clone(), line.product_id.clone(), month))
-            .or_default();
-        entry.seller_id.clone_from(&line.seller_id);
+            .entry((line.customer_id, line.product_id, month))
+            .or_insert_with(|| MonthSums::of(line.seller_id));
         let amount = Money::from_cents(line.amount_cents);
         entry.revenue += amount;
         if line.status == BillStatus::Paid.as_str() {
@@ -78,49 +80,41 @@ pub async fn month_sums(
         }
     }
     let mut costs: HashMap<Month, HashMap<String, Decimal>> = HashMap::new();
-    let mut month = first;
-    while month <= last {
+    for month in first.through(last) {
         costs.insert(month, base_costs(state, month).await?);
-        month = month.next();
     }
     for usage in state
         .store
-        .settlement_usage(&first.to_string(), &last.to_string())
+        .settlement_usage(&first.to_string(), &last.to_string(), seller_id)
         .await?
     {
         let Ok(month) = usage.month.parse::<Month>() else {
             continue;
         };
-        let quantity: Decimal = usage
-            .quantity
-            .parse()
-            .map_err(|_| anyhow::anyhow!("stored usage quantity {:?}", usage.quantity))?;
+        let quantity = stored_decimal("usage quantity", &usage.quantity)?;
         // Sellers' own custom.* dimensions cost nothing (R31).
         let cost = costs
             .get(&month)
             .and_then(|c| c.get(&usage.dimension))
             .copied()
             .unwrap_or_default();
-        let key = (usage.customer_id, usage.product_id, month);
-        if !sums.contains_key(&key) {
-            // Usage with no bill line (not priced by the product, say) still costs the seller (R17).
-            let Some(seller_id) = seller_of(state, &key.1).await? else {
-                continue;
-            };
-            sums.insert(
-                key.clone(),
-                MonthSums {
-                    seller_id,
-                    ..MonthSums::default()
-                },
-            );
-        }
-        if let Some(entry) = sums.get_mut(&key) {
-            entry.base_cost += quantity * cost;
-            *entry.usage.entry(usage.dimension).or_default() += quantity;
-        }
+        // Usage with no bill line (not priced by the product, say) still costs the seller (R17).
+        let entry = sums
+            .entry((usage.customer_id, usage.product_id, month))
+            .or_insert_with(|| MonthSums::of(usage.seller_id));
+        entry.base_cost += quantity * cost;
+        *entry.usage.entry(usage.dimension).or_default() += quantity;
     }
     Ok(sums)
+}
+
+impl MonthSums {
+    fn of(seller_id: String) -> MonthSums {
+        MonthSums {
+            seller_id,
+            ..MonthSums::default()
+        }
+    }
 }
 
 /// Charges every seller what its customers' months owe so far, as of `at`.
@@ -130,11 +124,8 @@ pub async fn settle(state: &AppState, at: DateTime<Utc>) -> Result<()> {
         true => Month::of(at).previous(),
         false => Month::of(at).previous().previous(),
     };
-    let mut first = last;
-    for _ in 1..MONTHS_OPEN {
-        first = first.previous();
-    }
-    let sums = month_sums(state, first, last).await?;
+    let first = last.earlier(MONTHS_OPEN - 1);
+    let sums = month_sums(state, first, last, None).await?;
     let charged: HashMap<(String, String, String), Position> = state
         .store
         .settlement_positions(&first.to_string(), &last.to_string())
@@ -204,15 +195,7 @@ async fn base_costs(state: &AppState, month: Month) -> Result<HashMap<String, De
     let end = millis(month.next().start()) - 1;
     let mut costs = HashMap::new();
     for dimension in state.store.dimensions(end).await? {
-        let cost: Decimal = dimension
-            .base_cost
-            .parse()
-            .map_err(|_| anyhow::anyhow!("stored base cost {:?}", dimension.base_cost))?;
-        costs.insert(dimension.name, cost);
+        costs.insert(dimension.name, stored_decimal("base cost", &dimension.base_cost)?);
     }
     Ok(costs)
-}
-
-async fn seller_of(state: &AppState, product_id: &str) -> Result<Option<String>> {
-    Ok(state.store.product(product_id).await?.map(|p| p.seller_id))
 }
