@@ -10,9 +10,12 @@
 
 #[path = "support/database.rs"]
 mod database;
+#[path = "support/subscribers.rs"]
+mod subscribers;
 mod support;
 
 use database::Database;
+use subscribers::subscriber;
 use support::{TempDir, cpu_time, machine};
 
 use std::time::{Duration, Instant};
@@ -23,12 +26,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use tokio::task::JoinSet;
 use tollgate::state::AppState;
-use tollgate_store::accounts::Account;
+use tollgate_store::millis;
 use tollgate_store::payments::PaymentMethod;
 use tollgate_store::products::Product;
-use tollgate_store::subscriptions::{ActivationKey, NewOrder, Subscription};
 use tollgate_store::usage::UsageRecord;
-use tollgate_store::{millis, new_id};
 
 const GOAL_PER_SECOND: f64 = 20_000.0;
 const SIGNED_UP: &str = "2027-06-15T00:00:00Z";
@@ -198,23 +199,15 @@ async fn seed(state: &AppState, product: &Product, size: usize) -> anyhow::Resul
     Ok(())
 }
 
-/// Customer `i`: account, card and subscription; (customer id, subscription id).
+/// Customer `i`: account and subscription as the other benchmarks seed them, and a card; (customer id,
+/// subscription id).
 async fn customer(state: &AppState, product: &Product, i: usize, at: i64) -> anyhow::Result<(String, String)> {
-    let email = format!("customer{i}@bench.example");
-    let account = Account {
-        id: new_id(),
-        email: email.clone(),
-        email_normalized: email,
-        name: format!("Customer {i}"),
-        // Nobody signs in.
-        password_hash: "not-a-hash".into(),
-        created_at: at,
-    };
-    state.store.create_account(&account).await?;
+    // Nobody signs in: any stored text does for the password hash.
+    let seeded = subscriber(state, product, "not-a-hash", i, false, at).await?;
     state
         .store
         .set_payment_method(&PaymentMethod {
-            customer_id: account.id.clone(),
+            customer_id: seeded.account.id.clone(),
             brand: "Visa".into(),
             last4: "4242".into(),
             exp_month: 12,
@@ -224,33 +217,7 @@ async fn customer(state: &AppState, product: &Product, i: usize, at: i64) -> any
             added_at: at,
         })
         .await?;
-    let subscription = Subscription {
-        id: new_id(),
-        customer_id: account.id.clone(),
-        product_id: product.id.clone(),
-        state: "active".into(),
-        cancel_reason: None,
-        created_at: at,
-        activated_at: Some(at),
-        canceled_at: None,
-    };
-    let key = ActivationKey {
-        key_hash: format!("bench-key-{i}"),
-        customer_id: account.id.clone(),
-        product_id: product.id.clone(),
-        created_at: at,
-    };
-    state
-        .store
-        .place_order(NewOrder {
-            subscription: &subscription,
-            activation_key: &key,
-            bill: None,
-            fee_months: &[],
-            emails: &[],
-        })
-        .await?;
-    Ok((account.id, subscription.id))
+    Ok((seeded.account.id, seeded.subscription_id))
 }
 
 /// June usage of customer `i`: storage on two days, exports on two.
