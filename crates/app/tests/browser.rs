@@ -150,13 +150,7 @@ async fn journey(browser: Client, purchase_url: String, billing_url: String, sit
     let code = product["product_code"].as_str().unwrap();
     browser.goto(&billing_url).await.unwrap();
     let section = wait_for(&browser, &format!("product-{code}")).await;
-    let fees = section
-        .find(Locator::Css("[data-fees]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fees = text_in(&section, "[data-fees]").await;
     assert_eq!(fees, "$9.67");
     assert!(
         browser.find(Locator::Id("usage-chart")).await.is_ok(),
@@ -184,21 +178,9 @@ async fn journey(browser: Client, purchase_url: String, billing_url: String, sit
 
     browser.goto(&billing_url).await.unwrap();
     let section = wait_for(&browser, &format!("product-{code}")).await;
-    let status = section
-        .find(Locator::Css(".status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = text_in(&section, ".status").await;
     assert_eq!(status, "canceled");
-    let fees = section
-        .find(Locator::Css("[data-fees]"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let fees = text_in(&section, "[data-fees]").await;
     assert_eq!(fees, "$5.34", "9.67 less the 4.33 refund");
 
     // The month picker opens June's statement, to date: the sign-up, June's fee and its refund, without the site's
@@ -248,6 +230,17 @@ async fn text_of(browser: &Client, id: &str) -> String {
         .find(Locator::Id(id))
         .await
         .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The text of the element that `css` finds inside `element`.
+async fn text_in(element: &Element, css: &str) -> String {
+    element
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
         .await
         .unwrap()
