@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-
 use tollgate_domain::Money;
 use tollgate_domain::billing::BillKind;
 use tollgate_domain::calendar::Month;
