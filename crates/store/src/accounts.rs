@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use crate::point_read::point_row;
 use crate::{Result, Store, StoreError, queries, read, write};
 
 #[derive(Debug, Clone, FromRow)]
@@ -13,6 +14,15 @@ pub struct Account {
     pub password_hash: String,
     pub created_at: i64,
 }
+
+point_row!(Account {
+    id,
+    email,
+    email_normalized,
+    name,
+    password_hash,
+    created_at
+});
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Session {
@@ -63,6 +73,23 @@ impl Store {
 
     pub async fn account(&self, id: &str) -> Result<Option<Account>> {
         read!(self, |c| c.account_where(Column::Id, id).await)
+    }
+
+    /// The accounts of these ids, in no particular order.
+    pub async fn accounts(&self, ids: &[&str]) -> Result<Vec<Account>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.point_rows(
+            |backend| {
+                format!(
+                    "SELECT * FROM accounts WHERE id IN {}",
+                    crate::placeholders(backend, 1, ids.len())
+                )
+            },
+            ids,
+        )
+        .await
     }
 
     pub async fn account_by_email(&self, email_normalized: &str) -> Result<Option<Account>> {

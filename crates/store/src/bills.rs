@@ -2,11 +2,13 @@
 //! one (at most one at a time per bill), the gateway is called with the key `{bill}:{attempt}`, and
 //! [`Store::finish_attempt`] records the outcome with everything that follows from it in one transaction.
 
-use sqlx::FromRow;
+use std::collections::HashSet;
+
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::ledger::{LedgerQueries, LedgerTransaction};
 use crate::outbox::{Email, OutboxQueries};
-use crate::{Result, Store, StoreError, queries, read, write};
+use crate::{Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, queries, read, typed_placeholders, write};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Bill {
@@ -200,6 +202,73 @@ queries! {
                 .await?;
             Ok(())
         }
+
+        async fn record_outcomes(&mut self, outcomes: &[AttemptOutcome<'_>]) -> Result<Vec<bool>> {
+            let backend = <Self as Dialect>::BACKEND;
+            let mut recorded: HashSet<(String, i64)> = HashSet::new();
+            // Only attempts still open are finished, and only theirs are the consequences written below.
+            for rows in outcomes.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "WITH done (bill_id, attempt, finished_at, outcome, gateway_reference, message) AS (VALUES {})
+                     UPDATE payment_attempts SET finished_at = done.finished_at, outcome = done.outcome,
+                                                 gateway_reference = done.gateway_reference, message = done.message
+                     FROM done
+                     WHERE payment_attempts.bill_id = done.bill_id AND payment_attempts.attempt = done.attempt
+                       AND payment_attempts.outcome IS NULL
+                     RETURNING payment_attempts.bill_id, payment_attempts.attempt",
+                    typed_placeholders(backend, rows.len(), &["text", "bigint", "bigint", "text", "text", "text"])
+                );
+                let mut query = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+                for o in rows {
+                    query = query
+                        .bind(o.bill_id)
+                        .bind(o.attempt)
+                        .bind(o.at)
+                        .bind(if o.succeeded { "succeeded" } else { "declined" })
+                        .bind(o.gateway_reference)
+                        .bind(o.message);
+                }
+                recorded.extend(query.fetch_all(&mut *self).await?);
+            }
+            let was_recorded: Vec<bool> = outcomes
+                .iter()
+                .map(|o| recorded.contains(&(o.bill_id.to_owned(), o.attempt)))
+                .collect();
+            let now: Vec<&AttemptOutcome<'_>> =
+                outcomes.iter().zip(&was_recorded).filter(|(_, r)| **r).map(|(o, _)| o).collect();
+            for rows in now.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "WITH done (bill_id, status, paid_at) AS (VALUES {})
+                     UPDATE bills SET status = done.status, open_attempt = NULL, paid_at = COALESCE(done.paid_at, bills.paid_at)
+                     FROM done WHERE bills.id = done.bill_id",
+                    typed_placeholders(backend, rows.len(), &["text", "text", "bigint"])
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for o in rows {
+                    query = query
+                        .bind(o.bill_id)
+                        .bind(if o.succeeded { "paid" } else { "failed" })
+                        .bind(o.succeeded.then_some(o.at));
+                }
+                query.execute(&mut *self).await?;
+            }
+            let ledger: Vec<&LedgerTransaction> = now.iter().filter_map(|o| o.ledger).collect();
+            self.insert_ledger_transactions(&ledger).await?;
+            for o in &now {
+                if let Some(subscription_id) = o.activate_subscription {
+                    sqlx::query(
+                        "UPDATE subscriptions SET state = 'active', activated_at = $1 WHERE id = $2 AND state = 'pending'",
+                    )
+                    .bind(o.at)
+                    .bind(subscription_id)
+                    .execute(&mut *self)
+                    .await?;
+                }
+            }
+            let emails: Vec<&Email> = now.iter().flat_map(|o| o.emails).collect();
+            self.insert_emails(&emails).await?;
+            Ok(was_recorded)
+        }
     }
 }
 
@@ -341,48 +410,16 @@ impl Store {
     /// Records an attempt's outcome with its consequences. Returns false, writing nothing, when it was recorded
     /// already (a resumed attempt that another worker finished).
     pub async fn finish_attempt(&self, outcome: AttemptOutcome<'_>) -> Result<bool> {
-        write!(self, |c| {
-            let finished = sqlx::query(
-                "UPDATE payment_attempts SET finished_at = $1, outcome = $2, gateway_reference = $3, message = $4
-                 WHERE bill_id = $5 AND attempt = $6 AND outcome IS NULL",
-            )
-            .bind(outcome.at)
-            .bind(if outcome.succeeded { "succeeded" } else { "declined" })
-            .bind(outcome.gateway_reference)
-            .bind(outcome.message)
-            .bind(outcome.bill_id)
-            .bind(outcome.attempt)
-            .execute(&mut *c)
-            .await?;
-            if finished.rows_affected() == 0 {
-                return Ok(false);
-            }
-            sqlx::query(
-                "UPDATE bills SET status = $1, open_attempt = NULL, paid_at = CASE WHEN $2 THEN $3 ELSE paid_at END
-                 WHERE id = $4",
-            )
-            .bind(if outcome.succeeded { "paid" } else { "failed" })
-            .bind(outcome.succeeded)
-            .bind(outcome.at)
-            .bind(outcome.bill_id)
-            .execute(&mut *c)
-            .await?;
-            if let Some(txn) = outcome.ledger {
-                c.insert_ledger_transaction(txn).await?;
-            }
-            if let Some(subscription_id) = outcome.activate_subscription {
-                sqlx::query(
-                    "UPDATE subscriptions SET state = 'active', activated_at = $1 WHERE id = $2 AND state = 'pending'",
-                )
-                .bind(outcome.at)
-                .bind(subscription_id)
-                .execute(&mut *c)
-                .await?;
-            }
-            for email in outcome.emails {
-                c.insert_email(email).await?;
-            }
-            Ok::<_, StoreError>(true)
-        })
+        Ok(self
+            .finish_attempts(std::slice::from_ref(&outcome))
+            .await?
+            .contains(&true))
+    }
+
+    /// Records the outcomes of many attempts with their consequences in one transaction of multi-row statements,
+    /// as [`Store::finish_attempt`] does one: whether each was recorded now, in order. The consequences of an
+    /// attempt that was recorded already are not written again.
+    pub async fn finish_attempts(&self, outcomes: &[AttemptOutcome<'_>]) -> Result<Vec<bool>> {
+        write!(self, |c| c.record_outcomes(outcomes).await)
     }
 }

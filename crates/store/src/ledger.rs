@@ -4,9 +4,9 @@
 //! Accounts: `customer_payments` (money in from customers' cards, negative as it flows in), `seller:{id}` (what
 //! Tollgate owes a seller), `platform:fees` (the operator's fees), `platform:base_costs`, `seller_payouts`.
 
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::{Result, Store, StoreError, queries, read, write};
+use crate::{Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, placeholders, queries, read, write};
 
 pub const CUSTOMER_PAYMENTS: &str = "customer_payments";
 pub const PLATFORM_FEES: &str = "platform:fees";
@@ -41,27 +41,46 @@ pub struct SellerTransaction {
 queries! {
     pub(crate) trait LedgerQueries {
         async fn insert_ledger_transaction(&mut self, txn: &LedgerTransaction) -> Result<()> {
-            if txn.entries.iter().map(|(_, cents)| cents).sum::<i64>() != 0 {
+            self.insert_ledger_transactions(&[txn]).await
+        }
+
+        /// Books transactions with a few multi-row statements; each must balance.
+        async fn insert_ledger_transactions(&mut self, txns: &[&LedgerTransaction]) -> Result<()> {
+            let backend = <Self as Dialect>::BACKEND;
+            if let Some(txn) = txns.iter().find(|t| t.entries.iter().map(|(_, cents)| cents).sum::<i64>() != 0) {
                 return Err(StoreError::Corrupt(format!("unbalanced ledger transaction {}", txn.unique_key)));
             }
-            sqlx::query(
-                "INSERT INTO ledger_transactions (id, unique_key, at, kind, description, bill_id) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&txn.id)
-            .bind(&txn.unique_key)
-            .bind(txn.at)
-            .bind(txn.kind)
-            .bind(&txn.description)
-            .bind(&txn.bill_id)
-            .execute(&mut *self)
-            .await?;
-            for (account, cents) in &txn.entries {
-                sqlx::query("INSERT INTO ledger_entries (transaction_id, account, amount_cents) VALUES ($1, $2, $3)")
-                    .bind(&txn.id)
-                    .bind(account)
-                    .bind(cents)
-                    .execute(&mut *self)
-                    .await?;
+            for rows in txns.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO ledger_transactions (id, unique_key, at, kind, description, bill_id) VALUES {}",
+                    placeholders(backend, rows.len(), 6)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for txn in rows {
+                    query = query
+                        .bind(&txn.id)
+                        .bind(&txn.unique_key)
+                        .bind(txn.at)
+                        .bind(txn.kind)
+                        .bind(&txn.description)
+                        .bind(&txn.bill_id);
+                }
+                query.execute(&mut *self).await?;
+            }
+            let entries: Vec<(&str, &str, i64)> = txns
+                .iter()
+                .flat_map(|t| t.entries.iter().map(|(account, cents)| (t.id.as_str(), account.as_str(), *cents)))
+                .collect();
+            for rows in entries.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO ledger_entries (transaction_id, account, amount_cents) VALUES {}",
+                    placeholders(backend, rows.len(), 3)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for (transaction, account, cents) in rows {
+                    query = query.bind(*transaction).bind(*account).bind(*cents);
+                }
+                query.execute(&mut *self).await?;
             }
             Ok(())
         }

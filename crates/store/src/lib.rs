@@ -95,10 +95,23 @@ macro_rules! write {
 }
 pub(crate) use write;
 
+/// Rows per multi-row statement: far under both databases' parameter limits.
+pub(crate) const ROWS_PER_STATEMENT: usize = 200;
+
 /// Placeholders for `rows` rows of `columns` values: `(?, ?), (?, ?)` for SQLite, `($1, $2), ($3, $4)` for
 /// PostgreSQL. SQLite gets anonymous ones: it looks each named one up among those before it, which made thousands
 /// of `$n` in one statement cost more than the inserts themselves.
 pub(crate) fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
+    value_rows(backend, rows, columns, None)
+}
+
+/// As [`placeholders`], with each column's SQL type on PostgreSQL (`$1::bigint`): a `VALUES` list that is not
+/// inserted anywhere gives its parameters no other way to learn their types.
+pub(crate) fn typed_placeholders(backend: Backend, rows: usize, types: &[&str]) -> String {
+    value_rows(backend, rows, types.len(), Some(types))
+}
+
+fn value_rows(backend: Backend, rows: usize, columns: usize, types: Option<&[&str]>) -> String {
     let mut sql = String::with_capacity(rows * columns * 5);
     for row in 0..rows {
         sql.push_str(if row == 0 { "(" } else { ", (" });
@@ -108,7 +121,13 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, columns: usize) -> Str
             }
             match backend {
                 Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => sql.push_str(&format!("${}", row * columns + column + 1)),
+                Backend::Postgres => {
+                    sql.push_str(&format!("${}", row * columns + column + 1));
+                    if let Some(types) = types {
+                        sql.push_str("::");
+                        sql.push_str(types[column]);
+                    }
+                }
             }
         }
         sql.push(')');

@@ -7,7 +7,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::bills::{Bill, BillLine, NewBill, StartedAttempt};
 use crate::point_read::point_row;
-use crate::{Dialect, Result, Store, StoreError, placeholders, queries, read, write};
+use crate::{Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, placeholders, queries, read, write};
 
 /// A customer's usage of one dimension on one day, as the monthly run rates it.
 #[derive(Debug, Clone, FromRow)]
@@ -56,9 +56,6 @@ pub enum Issued {
     /// Issued; its first attempt is opened and to be made, unless the bill has nothing to pay (R21).
     New(Option<Box<StartedAttempt>>),
 }
-
-/// Rows per multi-row statement when issuing a chunk of bills: far under both databases' parameter limits.
-const ROWS_PER_STATEMENT: usize = 200;
 
 queries! {
     pub(crate) trait MonthlyQueries {

@@ -1,9 +1,9 @@
 //! The outbox: every e-mail composed, written in the same transaction as the event that caused it, and delivered
 //! later by the mail worker. A natural unique key per e-mail makes composing it exactly-once.
 
-use sqlx::FromRow;
+use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::{Result, Store, StoreError, queries, read, write};
+use crate::{Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, placeholders, queries, read, write};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Email {
@@ -28,23 +28,35 @@ pub struct Email {
 queries! {
     pub(crate) trait OutboxQueries {
         async fn insert_email(&mut self, email: &Email) -> Result<()> {
-            sqlx::query(
-                "INSERT INTO emails (id, unique_key, to_address, subject, text_body, html_body, template, state, attempts,
-                                     next_attempt_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)
-                 ON CONFLICT (unique_key) DO NOTHING",
-            )
-            .bind(&email.id)
-            .bind(&email.unique_key)
-            .bind(&email.to_address)
-            .bind(&email.subject)
-            .bind(&email.text_body)
-            .bind(&email.html_body)
-            .bind(&email.template)
-            .bind(email.next_attempt_at)
-            .bind(email.created_at)
-            .execute(&mut *self)
-            .await?;
+            self.insert_emails(&[email]).await
+        }
+
+        /// Puts e-mails in the outbox with a few multi-row statements; one whose key is there already is skipped.
+        async fn insert_emails(&mut self, emails: &[&Email]) -> Result<()> {
+            for rows in emails.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO emails (id, unique_key, to_address, subject, text_body, html_body, template, state,
+                                         attempts, next_attempt_at, created_at)
+                     VALUES {} ON CONFLICT (unique_key) DO NOTHING",
+                    placeholders(<Self as Dialect>::BACKEND, rows.len(), 11)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for email in rows {
+                    query = query
+                        .bind(&email.id)
+                        .bind(&email.unique_key)
+                        .bind(&email.to_address)
+                        .bind(&email.subject)
+                        .bind(&email.text_body)
+                        .bind(&email.html_body)
+                        .bind(&email.template)
+                        .bind("pending")
+                        .bind(0_i64)
+                        .bind(email.next_attempt_at)
+                        .bind(email.created_at);
+                }
+                query.execute(&mut *self).await?;
+            }
             Ok(())
         }
     }

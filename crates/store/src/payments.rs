@@ -1,9 +1,11 @@
 //! Cards on file (only what the contract allows: brand, last four, expiry, the gateway's token) and the sandbox
 //! gateway's record of charges.
 
-use sqlx::FromRow;
+use std::collections::HashMap;
 
-use crate::{Result, Store, StoreError, read, write};
+use sqlx::{AssertSqlSafe, FromRow};
+
+use crate::{ROWS_PER_STATEMENT, Result, Store, StoreError, placeholders, read, write};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PaymentMethod {
@@ -58,27 +60,46 @@ impl Store {
         .await?))
     }
 
-    /// Records a sandbox charge under its idempotency key, or returns the one recorded first under that key.
-    pub async fn sandbox_charge(&self, charge: &SandboxCharge) -> Result<SandboxCharge> {
-        write!(self, |c| {
-            sqlx::query(
-                "INSERT INTO sandbox_charges (idempotency_key, payment_token, amount_cents, succeeded, reference, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
-            )
-            .bind(&charge.idempotency_key)
-            .bind(&charge.payment_token)
-            .bind(charge.amount_cents)
-            .bind(charge.succeeded)
-            .bind(&charge.reference)
-            .bind(charge.created_at)
-            .execute(&mut *c)
-            .await?;
-            Ok::<_, StoreError>(
-                sqlx::query_as("SELECT * FROM sandbox_charges WHERE idempotency_key = $1")
-                    .bind(&charge.idempotency_key)
-                    .fetch_one(&mut *c)
-                    .await?,
-            )
-        })
+    /// Records sandbox charges under their idempotency keys in one transaction, each unless a charge was recorded
+    /// under its key before: the charges as recorded first, in order.
+    pub async fn sandbox_charges(&self, charges: &[SandboxCharge]) -> Result<Vec<SandboxCharge>> {
+        let backend = self.backend();
+        let recorded: Vec<SandboxCharge> = write!(self, |c| {
+            let mut recorded = Vec::with_capacity(charges.len());
+            for rows in charges.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO sandbox_charges (idempotency_key, payment_token, amount_cents, succeeded, reference, created_at)
+                     VALUES {} ON CONFLICT (idempotency_key) DO NOTHING",
+                    placeholders(backend, rows.len(), 6)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for charge in rows {
+                    query = query
+                        .bind(&charge.idempotency_key)
+                        .bind(&charge.payment_token)
+                        .bind(charge.amount_cents)
+                        .bind(charge.succeeded)
+                        .bind(&charge.reference)
+                        .bind(charge.created_at);
+                }
+                query.execute(&mut *c).await?;
+                let sql = format!(
+                    "SELECT * FROM sandbox_charges WHERE idempotency_key IN {}",
+                    placeholders(backend, 1, rows.len())
+                );
+                let mut query = sqlx::query_as::<_, SandboxCharge>(AssertSqlSafe(sql));
+                for charge in rows {
+                    query = query.bind(&charge.idempotency_key);
+                }
+                recorded.extend(query.fetch_all(&mut *c).await?);
+            }
+            Ok::<_, StoreError>(recorded)
+        })?;
+        let mut by_key: HashMap<String, SandboxCharge> =
+            recorded.into_iter().map(|r| (r.idempotency_key.clone(), r)).collect();
+        charges
+            .iter()
+            .map(|charge| by_key.remove(&charge.idempotency_key).ok_or(StoreError::NotFound))
+            .collect()
     }
 }

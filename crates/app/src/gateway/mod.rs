@@ -25,6 +25,14 @@ pub struct ChargeResult {
     pub message: Option<String>,
 }
 
+/// One charge of a batch: a stored card, an amount and the charge's idempotency key.
+#[derive(Debug, Clone)]
+pub struct Charge<'a> {
+    pub token: &'a str,
+    pub amount: Money,
+    pub idempotency_key: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("the card was refused: {0}")]
@@ -48,6 +56,19 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: &str,
         at: DateTime<Utc>,
     ) -> Result<ChargeResult, GatewayError>;
+
+    /// Makes several charges as of the same instant, each as [`PaymentGateway::charge`] makes one: the answers in
+    /// the charges' order. A gateway with a batch interface (or that takes concurrent calls) overrides this.
+    async fn charge_many(&self, charges: &[Charge<'_>], at: DateTime<Utc>) -> Vec<Result<ChargeResult, GatewayError>> {
+        let mut results = Vec::with_capacity(charges.len());
+        for charge in charges {
+            results.push(
+                self.charge(charge.token, charge.amount, &charge.idempotency_key, at)
+                    .await,
+            );
+        }
+        results
+    }
 
     /// Pays back `amount` of an earlier charge, named by the reference the gateway gave it. The same idempotency
     /// key always gives the first answer and moves money at most once.

@@ -10,7 +10,7 @@ use tollgate_domain::card::CardDetails;
 use tollgate_store::Store;
 use tollgate_store::payments::SandboxCharge;
 
-use super::{ChargeResult, GatewayError, PaymentGateway, StoredCard};
+use super::{Charge, ChargeResult, GatewayError, PaymentGateway, StoredCard};
 use crate::secrets::random_token;
 
 const REFUSED_ON_ADD: &str = "4000000000000002";
@@ -28,17 +28,43 @@ impl SandboxGateway {
         SandboxGateway { store }
     }
 
-    async fn record(&self, charge: SandboxCharge) -> Result<ChargeResult, GatewayError> {
-        let recorded = self
-            .store
-            .sandbox_charge(&charge)
-            .await
-            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
-        Ok(ChargeResult {
-            succeeded: recorded.succeeded,
-            message: (!recorded.succeeded).then(|| "the card was declined".to_owned()),
-            reference: recorded.reference,
-        })
+    /// Records the calls by their keys: each answer is the first one given under its key.
+    async fn record(&self, calls: &[SandboxCharge]) -> Vec<Result<ChargeResult, GatewayError>> {
+        match self.store.sandbox_charges(calls).await {
+            Ok(recorded) => recorded
+                .into_iter()
+                .map(|r| {
+                    Ok(ChargeResult {
+                        succeeded: r.succeeded,
+                        message: (!r.succeeded).then(|| "the card was declined".to_owned()),
+                        reference: r.reference,
+                    })
+                })
+                .collect(),
+            Err(error) => calls
+                .iter()
+                .map(|_| Err(GatewayError::Unavailable(error.to_string())))
+                .collect(),
+        }
+    }
+
+    async fn record_one(&self, call: SandboxCharge) -> Result<ChargeResult, GatewayError> {
+        let mut answers = self.record(std::slice::from_ref(&call)).await;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(GatewayError::Unavailable("no answer recorded".into())))
+    }
+}
+
+/// A charge as the sandbox decides it: the card's token says whether it pays.
+fn sandbox_charge(token: &str, amount: Money, idempotency_key: &str, at: DateTime<Utc>) -> SandboxCharge {
+    SandboxCharge {
+        idempotency_key: idempotency_key.to_owned(),
+        payment_token: token.to_owned(),
+        amount_cents: amount.cents(),
+        succeeded: !token.starts_with(DECLINING_PREFIX),
+        reference: format!("sbx_ch_{}", random_token::<12>()),
+        created_at: tollgate_store::millis(at),
     }
 }
 
@@ -67,15 +93,16 @@ impl PaymentGateway for SandboxGateway {
         idempotency_key: &str,
         at: DateTime<Utc>,
     ) -> Result<ChargeResult, GatewayError> {
-        self.record(SandboxCharge {
-            idempotency_key: idempotency_key.to_owned(),
-            payment_token: token.to_owned(),
-            amount_cents: amount.cents(),
-            succeeded: !token.starts_with(DECLINING_PREFIX),
-            reference: format!("sbx_ch_{}", random_token::<12>()),
-            created_at: tollgate_store::millis(at),
-        })
-        .await
+        self.record_one(sandbox_charge(token, amount, idempotency_key, at))
+            .await
+    }
+
+    async fn charge_many(&self, charges: &[Charge<'_>], at: DateTime<Utc>) -> Vec<Result<ChargeResult, GatewayError>> {
+        let calls: Vec<SandboxCharge> = charges
+            .iter()
+            .map(|c| sandbox_charge(c.token, c.amount, &c.idempotency_key, at))
+            .collect();
+        self.record(&calls).await
     }
 
     async fn refund(
@@ -86,7 +113,7 @@ impl PaymentGateway for SandboxGateway {
         at: DateTime<Utc>,
     ) -> Result<ChargeResult, GatewayError> {
         // Kept with the charges, negative, against the charge it pays back.
-        self.record(SandboxCharge {
+        self.record_one(SandboxCharge {
             idempotency_key: idempotency_key.to_owned(),
             payment_token: charge_reference.to_owned(),
             amount_cents: -amount.cents(),

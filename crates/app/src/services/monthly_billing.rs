@@ -17,7 +17,8 @@ use tollgate_domain::calendar::Month;
 use tollgate_domain::pricing::PriceSchedule;
 use tollgate_domain::rating::{RatedLine, UsageTotal, late_lines, month_lines};
 use tollgate_domain::subscription::{CancelReason, SubscriptionState};
-use tollgate_store::bills::{Bill, BillLine, NewBill};
+use tollgate_store::accounts::Account;
+use tollgate_store::bills::{Bill, BillLine, BillLineView, NewBill};
 use tollgate_store::monthly::{CustomerUsage, Issued, MonthlyBill};
 use tollgate_store::products::Product;
 use tollgate_store::subscriptions::Subscription;
@@ -40,6 +41,15 @@ pub struct RunSummary {
     pub zero: usize,
     pub paid: usize,
     pub declined: usize,
+}
+
+impl RunSummary {
+    fn add(&mut self, other: RunSummary) {
+        self.issued += other.issued;
+        self.zero += other.zero;
+        self.paid += other.paid;
+        self.declined += other.declined;
+    }
 }
 
 /// R10: sign-ups still pending at the run are canceled (`unpaid_signup`), their bills voided, the customers told.
@@ -73,61 +83,114 @@ pub async fn cancel_unpaid_signups(state: &AppState, at: DateTime<Utc>) -> Resul
     Ok(())
 }
 
-/// Bills every customer with something to pay at `at`, the 1st's 00:00.
+/// Bills every customer with something to pay at `at`, the 1st's 00:00, a chunk of customers at a time.
 pub async fn run(state: &AppState, at: DateTime<Utc>) -> Result<RunSummary> {
-    let month = Month::of(at);
-    let period = month.previous();
+    let period = Month::of(at).previous();
     let customers = state
         .store
         .customers_to_bill(&period.to_string(), &period.previous().to_string(), millis(at))
         .await?;
     let mut prices = Prices::default();
+    let mut catalogue = payments::Catalogue::default();
     let mut summary = RunSummary::default();
-    for chunk in customers.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
-        let subscriptions = state.store.subscriptions_of_customers(&ids).await?;
-        let usage = state
-            .store
-            .usage_of_customers(&ids, [&period.to_string(), &period.previous().to_string()])
-            .await?;
-        let due: Vec<&str> = subscriptions
-            .iter()
-            .filter(|s| fee_due(s, at))
-            .map(|s| s.id.as_str())
-            .collect();
-        let charged = state.store.fees_charged(&due, &month.to_string()).await?;
-        let mut bills = Vec::new();
-        for customer_id in &ids {
-            let subscriptions: Vec<&Subscription> =
-                subscriptions.iter().filter(|s| s.customer_id == *customer_id).collect();
-            let usage: Vec<&CustomerUsage> = usage.iter().filter(|u| u.customer_id == *customer_id).collect();
-            let fees_due: Vec<&Subscription> = subscriptions
-                .iter()
-                .copied()
-                .filter(|s| fee_due(s, at) && !charged.contains(&s.id))
-                .collect();
-            if let Some(bill) = bill_for(state, &mut prices, customer_id, &fees_due, &usage, at).await? {
-                bills.push(bill);
-            }
-        }
-        for (bill, issued) in bills.iter().zip(issue(state, &bills).await?) {
-            let Issued::New(attempt) = issued else {
-                continue;
-            };
-            summary.issued += 1;
-            summary.zero += usize::from(bill.bill.bill.total_cents == 0);
-            if let Some(started) = attempt {
-                match payments::make_attempt(state, *started, at).await {
-                    Ok(payments::ChargeOutcome::Paid) => summary.paid += 1,
-                    Ok(_) => summary.declined += 1,
-                    // The attempt stays open and the scheduler finishes it with the same key.
-                    Err(Error::GatewayUnavailable) => {}
-                    Err(error) => return Err(error),
-                }
-            }
-        }
+    for ids in customers.chunks(CHUNK) {
+        let prepared = prepare(state, &mut prices, ids, at).await?;
+        summary.add(issue_and_charge(state, &prepared, at, &mut catalogue).await?);
     }
     tracing::info!(period = %period, ?summary, "monthly run");
+    Ok(summary)
+}
+
+/// A chunk of customers' bills, rated and ready to be issued, with what their charges' outcomes need.
+struct Prepared {
+    bills: Vec<MonthlyBill>,
+    /// Each bill's lines with their products' codes and sellers.
+    lines: Vec<Vec<BillLineView>>,
+    customers: HashMap<String, Account>,
+}
+
+/// Reads a chunk of customers' subscriptions, usage and fees charged, and rates their bills.
+async fn prepare(state: &AppState, prices: &mut Prices, ids: &[String], at: DateTime<Utc>) -> Result<Prepared> {
+    let month = Month::of(at);
+    let period = month.previous();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let subscriptions = state.store.subscriptions_of_customers(&ids).await?;
+    let usage = state
+        .store
+        .usage_of_customers(&ids, [&period.to_string(), &period.previous().to_string()])
+        .await?;
+    let due: Vec<&str> = subscriptions
+        .iter()
+        .filter(|s| fee_due(s, at))
+        .map(|s| s.id.as_str())
+        .collect();
+    let charged = state.store.fees_charged(&due, &month.to_string()).await?;
+    let mut bills = Vec::new();
+    for customer_id in &ids {
+        let usage: Vec<&CustomerUsage> = usage.iter().filter(|u| u.customer_id == *customer_id).collect();
+        let fees_due: Vec<&Subscription> = subscriptions
+            .iter()
+            .filter(|s| s.customer_id == *customer_id && fee_due(s, at) && !charged.contains(&s.id))
+            .collect();
+        if let Some(bill) = bill_for(state, prices, customer_id, &fees_due, &usage, at).await? {
+            bills.push(bill);
+        }
+    }
+    let lines = bills
+        .iter()
+        .map(|bill| prices.line_views(&bill.bill.lines))
+        .collect::<Result<_>>()?;
+    let billed: Vec<&str> = bills.iter().map(|b| b.bill.bill.customer_id.as_str()).collect();
+    let customers = state
+        .store
+        .accounts(&billed)
+        .await?
+        .into_iter()
+        .map(|account| (account.id.clone(), account))
+        .collect();
+    Ok(Prepared {
+        bills,
+        lines,
+        customers,
+    })
+}
+
+/// Issues a prepared chunk's bills and makes their first charges together.
+async fn issue_and_charge(
+    state: &AppState,
+    prepared: &Prepared,
+    at: DateTime<Utc>,
+    catalogue: &mut payments::Catalogue,
+) -> Result<RunSummary> {
+    let mut summary = RunSummary::default();
+    let mut attempts = Vec::new();
+    let issued = issue(state, &prepared.bills).await?;
+    for ((bill, lines), issued) in prepared.bills.iter().zip(&prepared.lines).zip(&issued) {
+        let Issued::New(attempt) = issued else {
+            continue;
+        };
+        summary.issued += 1;
+        summary.zero += usize::from(bill.bill.bill.total_cents == 0);
+        if let Some(started) = attempt {
+            attempts.push(payments::Attempt {
+                started,
+                customer: prepared
+                    .customers
+                    .get(&bill.bill.bill.customer_id)
+                    .ok_or(Error::NotFound("customer"))?,
+                lines,
+            });
+        }
+    }
+    for outcome in payments::make_attempts(state, &attempts, at, catalogue).await? {
+        match outcome {
+            Ok(payments::ChargeOutcome::Paid) => summary.paid += 1,
+            Ok(_) => summary.declined += 1,
+            // The attempt stays open and the scheduler finishes it with the same key.
+            Err(Error::GatewayUnavailable) => {}
+            Err(error) => return Err(error),
+        }
+    }
     Ok(summary)
 }
 
@@ -196,6 +259,31 @@ impl Prices {
         });
         self.products.insert(product_id.to_owned(), priced.clone());
         Ok(priced)
+    }
+
+    /// A bill's lines with their products' codes and sellers, as the collection and its e-mail need them.
+    fn line_views(&self, lines: &[BillLine]) -> Result<Vec<BillLineView>> {
+        lines
+            .iter()
+            .map(|line| {
+                let product = &self
+                    .products
+                    .get(&line.product_id)
+                    .ok_or(Error::NotFound("product"))?
+                    .product;
+                Ok(BillLineView {
+                    bill_id: line.bill_id.clone(),
+                    product_code: product.code.clone(),
+                    seller_id: product.seller_id.clone(),
+                    kind: line.kind.clone(),
+                    dimension: line.dimension.clone(),
+                    quantity: line.quantity.clone(),
+                    amount_cents: line.amount_cents,
+                    description: line.description.clone(),
+                    usage_month: line.usage_month.clone(),
+                })
+            })
+            .collect()
     }
 }
 

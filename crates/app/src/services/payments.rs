@@ -2,6 +2,7 @@
 //! never charge twice (R20): the attempt is opened in the database before the gateway is called with the key
 //! `{bill}:{attempt}`, and its outcome is recorded with all its consequences in one transaction.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -16,10 +17,12 @@ use tollgate_store::bills::{AttemptOutcome, Bill, StartedAttempt};
 use tollgate_store::ledger::{CUSTOMER_PAYMENTS, LedgerTransaction, PLATFORM_FEES, seller_account};
 use tollgate_store::outbox::Email;
 use tollgate_store::payments::PaymentMethod;
+use tollgate_store::products::Product;
+use tollgate_store::sellers::Seller;
 use tollgate_store::{millis, new_id};
 
 use crate::error::{Error, Result};
-use crate::gateway::{GatewayError, PaymentGateway};
+use crate::gateway::{Charge, ChargeResult, GatewayError, PaymentGateway};
 use crate::mail::compose::{self, AlertFacts, BillFacts, BilledProduct, Moment};
 use crate::services::{products, purchase};
 use crate::state::AppState;
@@ -101,6 +104,64 @@ pub async fn make_attempt(state: &AppState, started: StartedAttempt, at: DateTim
     finish_attempt(state, gateway(state)?.as_ref(), started, at).await
 }
 
+/// An opened charge attempt with what its outcome's consequences are made of.
+pub struct Attempt<'a> {
+    pub started: &'a StartedAttempt,
+    pub customer: &'a Account,
+    pub lines: &'a [BillLineView],
+}
+
+/// Makes many opened charge attempts as of `at` together, each as [`make_attempt`] makes one: one call to the
+/// gateway for all, and one transaction for all their outcomes. The outcomes in the attempts' order;
+/// [`Error::GatewayUnavailable`] for an attempt whose answer did not come, which stays open to be resumed.
+pub async fn make_attempts(
+    state: &AppState,
+    attempts: &[Attempt<'_>],
+    at: DateTime<Utc>,
+    catalogue: &mut Catalogue,
+) -> Result<Vec<Result<ChargeOutcome>>> {
+    let gateway = gateway(state)?;
+    if let Some(refund) = attempts
+        .iter()
+        .find(|a| a.started.bill.kind == BillKind::Refund.as_str())
+    {
+        return Err(anyhow::anyhow!("refund bill {} among charges", refund.started.bill.id).into());
+    }
+    let charges: Vec<Charge<'_>> = attempts
+        .iter()
+        .map(|a| Charge {
+            token: &a.started.gateway_token,
+            amount: Money::from_cents(a.started.bill.total_cents),
+            idempotency_key: a.started.idempotency_key(),
+        })
+        .collect();
+    let answers = gateway.charge_many(&charges, at).await;
+    let mut recorded = Vec::with_capacity(attempts.len());
+    let mut outcomes = Vec::with_capacity(attempts.len());
+    for (attempt, answer) in attempts.iter().zip(answers) {
+        match answered(&attempt.started.bill, answer) {
+            Ok(result) => {
+                let record = Recorded::new(
+                    state,
+                    attempt.started,
+                    attempt.customer,
+                    attempt.lines,
+                    result,
+                    at,
+                    catalogue,
+                )
+                .await?;
+                outcomes.push(Ok(record.charge_outcome()));
+                recorded.push(record);
+            }
+            Err(error) => outcomes.push(Err(error)),
+        }
+    }
+    let written: Vec<AttemptOutcome<'_>> = recorded.iter().map(Recorded::outcome).collect();
+    state.store.finish_attempts(&written).await?;
+    Ok(outcomes)
+}
+
 async fn finish_attempt(
     state: &AppState,
     gateway: &dyn PaymentGateway,
@@ -129,51 +190,126 @@ async fn finish_attempt(
                 .await
         }
     };
-    let result = match call {
-        Ok(result) => result,
-        Err(GatewayError::CardRefused(reason)) => crate::gateway::ChargeResult {
-            succeeded: false,
-            reference: String::new(),
-            message: Some(reason),
-        },
-        // Whether money moved is unknown: the attempt stays open and is resumed with the same key.
-        Err(GatewayError::Unavailable(reason)) => {
-            tracing::warn!(bill = %bill.id, %reason, "payment gateway unavailable; the attempt will be resumed");
-            return Err(Error::GatewayUnavailable);
-        }
-    };
+    let result = answered(bill, call)?;
     let customer = state
         .store
         .account(&bill.customer_id)
         .await?
         .ok_or(Error::NotFound("customer"))?;
     let lines = state.store.bill_lines(&bill.id).await?;
-    let (ledger, emails) = match refund {
-        // The cancellation's e-mail told the customer about the refund already.
-        true => (result.succeeded.then(|| repayment(bill, &lines, now)), Vec::new()),
-        false => (
-            result.succeeded.then(|| collection(state, bill, &lines, now)),
-            consequences_by_mail(state, &started, &lines, &customer, result.succeeded, now).await?,
-        ),
-    };
-    let signup = bill.kind == BillKind::Signup.as_str();
-    let outcome = AttemptOutcome {
-        bill_id: &bill.id,
-        attempt: started.attempt,
-        at: millis(now),
-        succeeded: result.succeeded,
-        gateway_reference: Some(&result.reference).filter(|r| !r.is_empty()).map(String::as_str),
-        message: result.message.as_deref(),
-        ledger: ledger.as_ref(),
-        activate_subscription: bill.subscription_id.as_deref().filter(|_| signup && result.succeeded),
-        emails: &emails,
-    };
-    state.store.finish_attempt(outcome).await?;
-    Ok(if result.succeeded {
-        ChargeOutcome::Paid
-    } else {
-        ChargeOutcome::Declined
-    })
+    let recorded = Recorded::new(
+        state,
+        &started,
+        &customer,
+        &lines,
+        result,
+        now,
+        &mut Catalogue::default(),
+    )
+    .await?;
+    state.store.finish_attempt(recorded.outcome()).await?;
+    Ok(recorded.charge_outcome())
+}
+
+/// The gateway's answer as an attempt's result: a refused card is a declined charge; an unavailable gateway leaves
+/// whether money moved unknown, so the attempt stays open and is resumed with the same key.
+fn answered(bill: &Bill, answer: std::result::Result<ChargeResult, GatewayError>) -> Result<ChargeResult> {
+    match answer {
+        Ok(result) => Ok(result),
+        Err(GatewayError::CardRefused(reason)) => Ok(ChargeResult {
+            succeeded: false,
+            reference: String::new(),
+            message: Some(reason),
+        }),
+        Err(GatewayError::Unavailable(reason)) => {
+            tracing::warn!(bill = %bill.id, %reason, "payment gateway unavailable; the attempt will be resumed");
+            Err(Error::GatewayUnavailable)
+        }
+    }
+}
+
+/// An attempt's outcome with everything that follows from it, ready to be recorded.
+struct Recorded {
+    bill_id: String,
+    attempt: i64,
+    at: i64,
+    result: ChargeResult,
+    ledger: Option<LedgerTransaction>,
+    activate_subscription: Option<String>,
+    emails: Vec<Email>,
+}
+
+impl Recorded {
+    async fn new(
+        state: &AppState,
+        started: &StartedAttempt,
+        customer: &Account,
+        lines: &[BillLineView],
+        result: ChargeResult,
+        now: DateTime<Utc>,
+        catalogue: &mut Catalogue,
+    ) -> Result<Self> {
+        let bill = &started.bill;
+        let (ledger, emails) = match bill.kind == BillKind::Refund.as_str() {
+            // The cancellation's e-mail told the customer about the refund already.
+            true => (result.succeeded.then(|| repayment(bill, lines, now)), Vec::new()),
+            false => (
+                result.succeeded.then(|| collection(state, bill, lines, now)),
+                consequences_by_mail(state, started, lines, customer, result.succeeded, now, catalogue).await?,
+            ),
+        };
+        let signup = bill.kind == BillKind::Signup.as_str();
+        Ok(Recorded {
+            bill_id: bill.id.clone(),
+            attempt: started.attempt,
+            at: millis(now),
+            activate_subscription: bill.subscription_id.clone().filter(|_| signup && result.succeeded),
+            result,
+            ledger,
+            emails,
+        })
+    }
+
+    fn outcome(&self) -> AttemptOutcome<'_> {
+        AttemptOutcome {
+            bill_id: &self.bill_id,
+            attempt: self.attempt,
+            at: self.at,
+            succeeded: self.result.succeeded,
+            gateway_reference: Some(&self.result.reference)
+                .filter(|r| !r.is_empty())
+                .map(String::as_str),
+            message: self.result.message.as_deref(),
+            ledger: self.ledger.as_ref(),
+            activate_subscription: self.activate_subscription.as_deref(),
+            emails: &self.emails,
+        }
+    }
+
+    fn charge_outcome(&self) -> ChargeOutcome {
+        if self.result.succeeded {
+            ChargeOutcome::Paid
+        } else {
+            ChargeOutcome::Declined
+        }
+    }
+}
+
+/// The products that bills name, with their sellers, each read once for all the bills and e-mails of a run.
+#[derive(Default)]
+pub struct Catalogue {
+    by_code: HashMap<String, Arc<(Product, Seller)>>,
+}
+
+impl Catalogue {
+    async fn get(&mut self, state: &AppState, code: &str) -> Result<Arc<(Product, Seller)>> {
+        if let Some(found) = self.by_code.get(code) {
+            return Ok(found.clone());
+        }
+        let found = Arc::new(products::with_seller(state, code).await?);
+        self.by_code.insert(code.to_owned(), found.clone());
+        Ok(found)
+    }
 }
 
 /// The collection of a bill in the ledger (R28): the customer's payment, each seller's deposit less the per-bill
@@ -256,6 +392,7 @@ async fn consequences_by_mail(
     customer: &Account,
     succeeded: bool,
     now: DateTime<Utc>,
+    catalogue: &mut Catalogue,
 ) -> Result<Vec<Email>> {
     let bill = &started.bill;
     let mut emails = Vec::new();
@@ -278,15 +415,14 @@ async fn consequences_by_mail(
         )?);
     }
     if succeeded && bill.kind == BillKind::Monthly.as_str() {
-        emails.push(monthly_bill_email(state, bill, lines, customer, now).await?);
+        emails.push(monthly_bill_email(state, bill, lines, customer, now, catalogue).await?);
     }
     if !succeeded {
         let mut products: Vec<String> = Vec::new();
         for line in lines {
-            if let Some(product) = state.store.product_by_code(&line.product_code).await?
-                && !products.contains(&product.name)
-            {
-                products.push(product.name);
+            let named = catalogue.get(state, &line.product_code).await?;
+            if !products.contains(&named.0.name) {
+                products.push(named.0.name.clone());
             }
         }
         let facts = AlertFacts {
@@ -321,6 +457,7 @@ async fn monthly_bill_email(
     lines: &[BillLineView],
     customer: &Account,
     now: DateTime<Utc>,
+    catalogue: &mut Catalogue,
 ) -> Result<Email> {
     let mut products: Vec<(String, BilledProduct)> = Vec::new();
     for line in lines {
@@ -329,11 +466,15 @@ async fn monthly_bill_email(
             billed.amount += amount;
             continue;
         }
-        let (product, seller) = products::with_seller(state, &line.product_code).await?;
+        let named = catalogue.get(state, &line.product_code).await?;
+        let (product, seller) = &*named;
         let billed = BilledProduct {
-            name: product.name,
-            company_name: seller.company_name,
-            support_contact: product.support_contact.unwrap_or(seller.public_contact),
+            name: product.name.clone(),
+            company_name: seller.company_name.clone(),
+            support_contact: product
+                .support_contact
+                .clone()
+                .unwrap_or_else(|| seller.public_contact.clone()),
             amount,
         };
         products.push((line.product_code.clone(), billed));
