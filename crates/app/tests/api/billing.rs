@@ -4,6 +4,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tollgate_store::bills::AttemptOutcome;
+use tollgate_store::ledger::LedgerTransaction;
+use tollgate_store::outbox::Email;
 
 use crate::helpers::*;
 use crate::on_both_backends;
@@ -19,6 +22,7 @@ on_both_backends!(
     a_new_card_during_dunning_pays_the_bill_and_ends_the_retries,
     months_skipped_in_one_move_are_billed_each_on_its_own_1st,
     running_a_midnight_again_bills_and_charges_no_one_twice,
+    an_attempt_finished_already_is_not_booked_again,
     as4_settlement_follows_what_is_collected,
     as7_an_uncovered_base_cost_is_charged_to_the_seller_unpaid,
     withdrawals_take_at_most_the_balance_once,
@@ -685,6 +689,62 @@ async fn running_a_midnight_again_bills_and_charges_no_one_twice(backend: Backen
         2,
         "the 1st's charge and the 7th's retry, once each"
     );
+    app.finish().await;
+}
+
+async fn an_attempt_finished_already_is_not_booked_again(backend: Backend) {
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
+    let seller = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&seller, as2_pricing()).await;
+    subscribed(&app, &seller, &product, "ann@example.com").await;
+    app.set_clock("2027-07-01T00:00:00Z").await;
+    let bills = app.bills_of("ann@example.com").await;
+    let bill = monthly_bills(&bills)[0];
+    assert_eq!(bill["status"], "paid");
+    let bill_id = bill["id"].as_str().unwrap();
+    let emails = app.emails_to("ann@example.com").await.len();
+    let balance = seller_balance(&app, &seller).await.0;
+    // What a second process that charged the same attempt would record: the run's outcome has it finished already.
+    let at = tollgate_store::millis("2027-07-01T00:00:00Z".parse().unwrap());
+    let again = LedgerTransaction {
+        id: tollgate_store::new_id(),
+        unique_key: format!("collect-again:{bill_id}"),
+        at,
+        kind: "collection",
+        description: "collected a second time".into(),
+        bill_id: Some(bill_id.to_owned()),
+        entries: vec![("customer_payments".into(), -1_000), ("platform:fees".into(), 1_000)],
+    };
+    let email = Email {
+        id: tollgate_store::new_id(),
+        unique_key: format!("again:{bill_id}"),
+        to_address: "ann@example.com".into(),
+        subject: "Your Bill, again".into(),
+        text_body: String::new(),
+        html_body: String::new(),
+        template: "monthly_bill".into(),
+        state: "pending".into(),
+        attempts: 0,
+        next_attempt_at: at,
+        last_error: None,
+        created_at: at,
+        sent_at: None,
+    };
+    let outcome = AttemptOutcome {
+        bill_id,
+        attempt: 1,
+        at,
+        succeeded: true,
+        gateway_reference: Some("sbx_ch_again"),
+        message: None,
+        ledger: Some(&again),
+        activate_subscription: None,
+        emails: std::slice::from_ref(&email),
+    };
+    let recorded = app.running().state.store.finish_attempts(&[outcome]).await.unwrap();
+    assert_eq!(recorded, [false]);
+    assert_eq!(app.emails_to("ann@example.com").await.len(), emails);
+    assert_eq!(seller_balance(&app, &seller).await.0, balance);
     app.finish().await;
 }
 
