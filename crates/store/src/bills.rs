@@ -8,7 +8,9 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::ledger::{LedgerQueries, LedgerTransaction};
 use crate::outbox::{Email, OutboxQueries};
-use crate::{Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, queries, read, typed_placeholders, write};
+use crate::{
+    Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, placeholders, queries, read, typed_placeholders, write,
+};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Bill {
@@ -95,49 +97,67 @@ pub struct AttemptOutcome<'a> {
 queries! {
     pub(crate) trait BillQueries {
         async fn insert_bill(&mut self, new: &NewBill) -> Result<()> {
-            let b = &new.bill;
-            sqlx::query(
-                "INSERT INTO bills (id, customer_id, kind, period, subscription_id, event_key, issued_at, total_cents, status,
-                                    attempts, paid_at, refund_of)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11)",
-            )
-            .bind(&b.id)
-            .bind(&b.customer_id)
-            .bind(&b.kind)
-            .bind(&b.period)
-            .bind(&b.subscription_id)
-            .bind(&b.event_key)
-            .bind(b.issued_at)
-            .bind(b.total_cents)
-            .bind(&b.status)
-            .bind(b.paid_at)
-            .bind(&b.refund_of)
-            .execute(&mut *self)
-            .await?;
-            for line in &new.lines {
-                self.insert_bill_line(line).await?;
+            self.insert_bills(&[&new.bill]).await?;
+            self.insert_bill_lines(&new.lines.iter().collect::<Vec<_>>()).await
+        }
+
+        async fn insert_bill_line(&mut self, line: &BillLine) -> Result<()> {
+            self.insert_bill_lines(&[line]).await
+        }
+
+        /// Writes bills as they are, attempt counters included, with multi-row statements.
+        async fn insert_bills(&mut self, bills: &[&Bill]) -> Result<()> {
+            for rows in bills.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO bills (id, customer_id, kind, period, subscription_id, event_key, issued_at, total_cents,
+                                        status, attempts, open_attempt, paid_at, refund_of) VALUES {}",
+                    placeholders(<Self as Dialect>::BACKEND, rows.len(), 13)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for b in rows {
+                    query = query
+                        .bind(&b.id)
+                        .bind(&b.customer_id)
+                        .bind(&b.kind)
+                        .bind(&b.period)
+                        .bind(&b.subscription_id)
+                        .bind(&b.event_key)
+                        .bind(b.issued_at)
+                        .bind(b.total_cents)
+                        .bind(&b.status)
+                        .bind(b.attempts)
+                        .bind(b.open_attempt)
+                        .bind(b.paid_at)
+                        .bind(&b.refund_of);
+                }
+                query.execute(&mut *self).await?;
             }
             Ok(())
         }
 
-        async fn insert_bill_line(&mut self, l: &BillLine) -> Result<()> {
-            sqlx::query(
-                "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
-                                         amount_cents, description, usage_month)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&l.bill_id)
-            .bind(l.position)
-            .bind(&l.product_id)
-            .bind(&l.subscription_id)
-            .bind(&l.kind)
-            .bind(&l.dimension)
-            .bind(&l.quantity)
-            .bind(l.amount_cents)
-            .bind(&l.description)
-            .bind(&l.usage_month)
-            .execute(&mut *self)
-            .await?;
+        async fn insert_bill_lines(&mut self, lines: &[&BillLine]) -> Result<()> {
+            for rows in lines.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
+                                             amount_cents, description, usage_month) VALUES {}",
+                    placeholders(<Self as Dialect>::BACKEND, rows.len(), 10)
+                );
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                for l in rows {
+                    query = query
+                        .bind(&l.bill_id)
+                        .bind(l.position)
+                        .bind(&l.product_id)
+                        .bind(&l.subscription_id)
+                        .bind(&l.kind)
+                        .bind(&l.dimension)
+                        .bind(&l.quantity)
+                        .bind(l.amount_cents)
+                        .bind(&l.description)
+                        .bind(&l.usage_month);
+                }
+                query.execute(&mut *self).await?;
+            }
             Ok(())
         }
 

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use crate::bills::{Bill, BillLine, NewBill, StartedAttempt};
+use crate::bills::{Bill, BillQueries, NewBill, StartedAttempt};
 use crate::point_read::point_row;
 use crate::{Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, placeholders, queries, read, write};
 
@@ -93,7 +93,8 @@ queries! {
                 tokens.extend(query.fetch_all(&mut *self).await?);
             }
             let mut issued = Vec::with_capacity(bills.len());
-            let mut new: Vec<(&MonthlyBill, Option<&String>)> = Vec::new();
+            // Each new bill as it is written: with its first attempt opened when it is to be charged now.
+            let mut new: Vec<(&MonthlyBill, Bill)> = Vec::new();
             for monthly in bills {
                 let bill = &monthly.bill.bill;
                 if existing.contains(&bill.customer_id) {
@@ -102,81 +103,37 @@ queries! {
                 }
                 // Nothing to pay is paid at issue (R21); without a card the bill waits for one (R10).
                 let token = tokens.get(&bill.customer_id).filter(|_| bill.total_cents != 0);
-                new.push((monthly, token));
+                let written = match token {
+                    Some(_) => Bill {
+                        attempts: 1,
+                        open_attempt: Some(1),
+                        ..bill.clone()
+                    },
+                    None => bill.clone(),
+                };
                 issued.push(Issued::New(token.map(|token| {
                     Box::new(StartedAttempt {
-                        bill: Bill {
-                            attempts: 1,
-                            open_attempt: Some(1),
-                            ..bill.clone()
-                        },
+                        bill: written.clone(),
                         attempt: 1,
                         gateway_token: token.clone(),
                     })
                 })));
+                new.push((monthly, written));
             }
-            for rows in new.chunks(ROWS_PER_STATEMENT) {
+            self.insert_bills(&new.iter().map(|(_, bill)| bill).collect::<Vec<_>>()).await?;
+            let attempts: Vec<&Bill> = new.iter().map(|(_, bill)| bill).filter(|b| b.open_attempt.is_some()).collect();
+            for rows in attempts.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
-                    "INSERT INTO bills (id, customer_id, kind, period, subscription_id, event_key, issued_at, total_cents,
-                                        status, attempts, open_attempt, paid_at, refund_of) VALUES {}",
-                    placeholders(backend, rows.len(), 13)
+                    "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at, slot) VALUES {}",
+                    placeholders(backend, rows.len(), 5)
                 );
                 let mut query = sqlx::query(AssertSqlSafe(sql));
-                for (monthly, token) in rows {
-                    let b = &monthly.bill.bill;
-                    let opened = token.map(|_| 1_i64);
-                    query = query
-                        .bind(&b.id)
-                        .bind(&b.customer_id)
-                        .bind(&b.kind)
-                        .bind(&b.period)
-                        .bind(&b.subscription_id)
-                        .bind(&b.event_key)
-                        .bind(b.issued_at)
-                        .bind(b.total_cents)
-                        .bind(&b.status)
-                        .bind(opened.unwrap_or(0))
-                        .bind(opened)
-                        .bind(b.paid_at)
-                        .bind(&b.refund_of);
-                }
-                query.execute(&mut *self).await?;
-                let attempts: Vec<&Bill> = rows.iter().filter(|(_, t)| t.is_some()).map(|(m, _)| &m.bill.bill).collect();
-                if !attempts.is_empty() {
-                    let sql = format!(
-                        "INSERT INTO payment_attempts (bill_id, attempt, amount_cents, started_at, slot) VALUES {}",
-                        placeholders(backend, attempts.len(), 5)
-                    );
-                    let mut query = sqlx::query(AssertSqlSafe(sql));
-                    for b in attempts {
-                        query = query.bind(&b.id).bind(1_i64).bind(b.total_cents).bind(b.issued_at).bind(ISSUE_SLOT);
-                    }
-                    query.execute(&mut *self).await?;
-                }
-            }
-            let lines: Vec<&BillLine> = new.iter().flat_map(|(m, _)| &m.bill.lines).collect();
-            for rows in lines.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!(
-                    "INSERT INTO bill_lines (bill_id, position, product_id, subscription_id, kind, dimension, quantity,
-                                             amount_cents, description, usage_month) VALUES {}",
-                    placeholders(backend, rows.len(), 10)
-                );
-                let mut query = sqlx::query(AssertSqlSafe(sql));
-                for l in rows {
-                    query = query
-                        .bind(&l.bill_id)
-                        .bind(l.position)
-                        .bind(&l.product_id)
-                        .bind(&l.subscription_id)
-                        .bind(&l.kind)
-                        .bind(&l.dimension)
-                        .bind(&l.quantity)
-                        .bind(l.amount_cents)
-                        .bind(&l.description)
-                        .bind(&l.usage_month);
+                for b in rows {
+                    query = query.bind(&b.id).bind(1_i64).bind(b.total_cents).bind(b.issued_at).bind(ISSUE_SLOT);
                 }
                 query.execute(&mut *self).await?;
             }
+            self.insert_bill_lines(&new.iter().flat_map(|(m, _)| &m.bill.lines).collect::<Vec<_>>()).await?;
             let fees: Vec<(&str, &str, &str)> = new
                 .iter()
                 .flat_map(|(m, _)| m.fees.iter().map(|(s, month)| (s.as_str(), month.as_str(), m.bill.bill.id.as_str())))
