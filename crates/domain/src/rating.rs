@@ -62,18 +62,7 @@ pub struct RatedLine {
 /// The usage lines of one product's month: one per dimension the product prices and per configuration whose
 /// hours ran. Dimensions it does not price are rated at 0 for the customer (R17) and make no line.
 pub fn month_lines(schedule: &PriceSchedule, usage: &[UsageTotal]) -> Vec<RatedLine> {
-    usage
-        .iter()
-        .filter_map(|u| {
-            let amount = unrounded(schedule, u, Decimal::ZERO)?;
-            Some(RatedLine {
-                dimension: u.dimension.clone(),
-                configuration: u.configuration.clone(),
-                quantity: u.quantity,
-                amount: Money::round(amount),
-            })
-        })
-        .collect()
+    usage.iter().filter_map(|u| rated(schedule, u, Decimal::ZERO)).collect()
 }
 
 /// Late usage lines (R14): each rated as if it had arrived in time, its tiers continuing from the month's usage
@@ -85,15 +74,19 @@ pub fn late_lines(schedule: &PriceSchedule, in_time: &[UsageTotal], late: &[Usag
                 .iter()
                 .find(|t| t.dimension == u.dimension && t.configuration == u.configuration)
                 .map_or(Decimal::ZERO, |t| t.quantity);
-            let amount = unrounded(schedule, u, before)?;
-            Some(RatedLine {
-                dimension: u.dimension.clone(),
-                configuration: u.configuration.clone(),
-                quantity: u.quantity,
-                amount: Money::round(amount),
-            })
+            rated(schedule, u, before)
         })
         .collect()
+}
+
+/// The line of `usage` after `before` units of the same month; `None` when the product does not price it.
+fn rated(schedule: &PriceSchedule, usage: &UsageTotal, before: Decimal) -> Option<RatedLine> {
+    Some(RatedLine {
+        dimension: usage.dimension.clone(),
+        configuration: usage.configuration.clone(),
+        quantity: usage.quantity,
+        amount: Money::round(unrounded(schedule, usage, before)?),
+    })
 }
 
 /// The unrounded amount of `usage` after `before` units of the same month; `None` when the product does not
