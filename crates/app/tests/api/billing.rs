@@ -30,6 +30,14 @@ on_both_backends!(
 
 const DECLINING_CARD: &str = "4000000000000341";
 
+/// A sandbox on June 17, 2027 with one seller selling one product at AS-2's prices.
+async fn as2_product_on_june_17(backend: Backend) -> (TestApp, String, Value) {
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
+    let seller = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&seller, as2_pricing()).await;
+    (app, seller, product)
+}
+
 /// (kind, period, total, status) of each of the customer's bills, oldest first.
 async fn bill_summary(app: &TestApp, email: &str) -> Vec<Value> {
     app.bills_of(email)
@@ -169,9 +177,7 @@ async fn as1_prorated_signups_then_the_full_fee_on_the_1st(backend: Backend) {
 }
 
 async fn as2_and_as3_usage_in_arrears_fees_in_advance_and_the_month_after_a_cancellation(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, seller, product) = as2_product_on_june_17(backend).await;
     let code = product["product_code"].as_str().unwrap().to_owned();
     let (customer, token, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
     // 9 GB kept June 17-30: 4.2 GB-Month.
@@ -480,9 +486,7 @@ async fn late_usage_is_billed_on_the_next_bill_continuing_its_tiers(backend: Bac
 }
 
 async fn a_signup_still_pending_on_the_1st_is_canceled_and_its_bill_voided(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, _, product) = as2_product_on_june_17(backend).await;
     let customer = app.customer("ann@example.com", Some(DECLINING_CARD)).await;
     let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{html}");
@@ -509,9 +513,7 @@ async fn a_signup_still_pending_on_the_1st_is_canceled_and_its_bill_voided(backe
 }
 
 async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, seller, product) = as2_product_on_june_17(backend).await;
     let (customer, _, pid) = subscribed(&app, &seller, &product, "ann@example.com").await;
     // The card on file now declines every charge.
     customer.add_card(DECLINING_CARD).await;
@@ -597,9 +599,7 @@ async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(ba
 }
 
 async fn a_new_card_during_dunning_pays_the_bill_and_ends_the_retries(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, seller, product) = as2_product_on_june_17(backend).await;
     let (customer, _, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
     customer.add_card(DECLINING_CARD).await;
     app.set_clock("2027-07-03T00:00:00Z").await;
@@ -619,9 +619,7 @@ async fn a_new_card_during_dunning_pays_the_bill_and_ends_the_retries(backend: B
 }
 
 async fn months_skipped_in_one_move_are_billed_each_on_its_own_1st(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, seller, product) = as2_product_on_june_17(backend).await;
     subscribed(&app, &seller, &product, "ann@example.com").await;
     app.set_clock("2027-09-15T10:00:00Z").await;
     let bills = app.bills_of("ann@example.com").await;
@@ -655,9 +653,7 @@ async fn months_skipped_in_one_move_are_billed_each_on_its_own_1st(backend: Back
 }
 
 async fn running_a_midnight_again_bills_and_charges_no_one_twice(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, seller, product) = as2_product_on_june_17(backend).await;
     subscribed(&app, &seller, &product, "ann@example.com").await;
     let (declined, _, _) = subscribed(&app, &seller, &product, "bo@example.com").await;
     declined.add_card(DECLINING_CARD).await;
@@ -693,9 +689,7 @@ async fn running_a_midnight_again_bills_and_charges_no_one_twice(backend: Backen
 }
 
 async fn an_attempt_finished_already_is_not_booked_again(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, seller, product) = as2_product_on_june_17(backend).await;
     subscribed(&app, &seller, &product, "ann@example.com").await;
     app.set_clock("2027-07-01T00:00:00Z").await;
     let bills = app.bills_of("ann@example.com").await;
@@ -749,9 +743,7 @@ async fn an_attempt_finished_already_is_not_booked_again(backend: Backend) {
 }
 
 async fn as4_settlement_follows_what_is_collected(backend: Backend) {
-    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
-    let seller = app.create_seller("seller@example.com").await;
-    let product = app.create_product(&seller, as2_pricing()).await;
+    let (app, seller, product) = as2_product_on_june_17(backend).await;
     let (customer, token, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
     app.set_clock("2027-06-30T12:00:00Z").await;
     store_usage(&app, &product, &token, "june", "4.2", "2027-06-30T11:00:00Z").await;
