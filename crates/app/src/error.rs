@@ -44,6 +44,18 @@ pub enum Error {
     TimestampOutOfWindow,
     #[error("the amount is more than the balance")]
     InsufficientBalance,
+    #[error("the product has a pending price change already; withdraw it to schedule another")]
+    PendingPriceChangeExists,
+    #[error("the product has no pending price change")]
+    NoPendingPriceChange,
+    #[error("a passive price change needs at least 14 days' notice")]
+    NoticeTooShort,
+    #[error("a price change takes effect at 00:00:00 UTC of a future day")]
+    InvalidEffectiveAt,
+    #[error("{0}")]
+    ReportNotReady(String),
+    #[error("{0}")]
+    NoReport(&'static str),
     /// Something else changed the same thing at the same moment (a charge under way); trying again resolves it.
     #[error("{0}; please try again")]
     Busy(&'static str),
@@ -95,15 +107,21 @@ impl Error {
             Error::Unauthenticated | Error::WrongCredentials => StatusCode::UNAUTHORIZED,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::EmailTaken | Error::ClockMovedBackwards | Error::ImageAlreadyAttached | Error::Busy(_) => {
-                StatusCode::CONFLICT
+            Error::NotFound(_) | Error::NoPendingPriceChange | Error::ReportNotReady(_) | Error::NoReport(_) => {
+                StatusCode::NOT_FOUND
             }
+            Error::EmailTaken
+            | Error::ClockMovedBackwards
+            | Error::ImageAlreadyAttached
+            | Error::Busy(_)
+            | Error::PendingPriceChangeExists => StatusCode::CONFLICT,
             Error::UnsupportedConfiguration | Error::TooManyRecords | Error::TimestampOutOfWindow => {
                 StatusCode::BAD_REQUEST
             }
             Error::GatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Error::InsufficientBalance => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::InsufficientBalance | Error::NoticeTooShort | Error::InvalidEffectiveAt => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Error::License(LicenseError::UserNotSubscribed) => StatusCode::FORBIDDEN,
             Error::License(_) => StatusCode::BAD_REQUEST,
             Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -132,6 +150,12 @@ impl Error {
             Error::ClockMovedBackwards => "ClockMovedBackwards",
             Error::GatewayUnavailable => "PaymentGatewayUnavailable",
             Error::InsufficientBalance => "InsufficientBalance",
+            Error::PendingPriceChangeExists => "PendingPriceChangeExists",
+            Error::NoPendingPriceChange => "NoPendingPriceChange",
+            Error::NoticeTooShort => "NoticeTooShort",
+            Error::InvalidEffectiveAt => "InvalidEffectiveAt",
+            Error::ReportNotReady(_) => "ReportNotReady",
+            Error::NoReport(_) => "NoReport",
             Error::License(e) => e.code(),
             Error::TooLarge => "RequestTooLarge",
             Error::UnsupportedMediaType => "UnsupportedMediaType",

@@ -23,6 +23,7 @@ pub mod monthly;
 pub mod outbox;
 pub mod payments;
 mod point_read;
+pub mod price_changes;
 pub mod products;
 pub mod sellers;
 pub mod settlement;

@@ -47,6 +47,8 @@ pub struct MonthlyBill {
     pub bill: NewBill,
     /// (subscription, month) of each monthly fee on the bill (R20).
     pub fees: Vec<(String, String)>,
+    /// (subscription, price change) of each owed fee increase the bill carries (R26).
+    pub differences: Vec<(String, String)>,
 }
 
 /// What issuing a bill did.
@@ -149,6 +151,23 @@ queries! {
                 }
                 query.execute(&mut *self).await?;
             }
+            for (monthly, bill) in &new {
+                for (subscription, change) in &monthly.differences {
+                    // Another bill carrying it first would be a second charge of the same increase.
+                    let carried = sqlx::query(
+                        "UPDATE fee_differences SET bill_id = $1
+                         WHERE subscription_id = $2 AND change_id = $3 AND bill_id IS NULL",
+                    )
+                    .bind(&bill.id)
+                    .bind(subscription)
+                    .bind(change)
+                    .execute(&mut *self)
+                    .await?;
+                    if carried.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+            }
             Ok(issued)
         }
     }
@@ -164,14 +183,16 @@ impl Store {
     }
 
     /// The customers the run at `at` bills (R19), in id order: those with a subscription active then that began
-    /// before it, and those with usage to bill: `period`'s usage received in time, and the month before's usage
-    /// that arrived late (R14).
+    /// before it, those with usage to bill (`period`'s usage received in time, and the month before's usage that
+    /// arrived late, R14), and those owing a fee increase (R26).
     pub async fn customers_to_bill(&self, period: &str, previous: &str, at: i64) -> Result<Vec<String>> {
         read!(self, |c| {
             let rows: Vec<(String,)> = sqlx::query_as(
                 "SELECT customer_id FROM subscriptions WHERE state = 'active' AND created_at < $1
                  UNION
                  SELECT customer_id FROM usage_daily WHERE (month = $2 AND late = FALSE) OR (month = $3 AND late = TRUE)
+                 UNION
+                 SELECT customer_id FROM fee_differences WHERE bill_id IS NULL AND amount_cents > 0
                  ORDER BY 1",
             )
             .bind(at)

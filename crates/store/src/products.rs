@@ -140,6 +140,25 @@ impl Store {
         read!(self, |c| c.price_at(product_id, at).await)
     }
 
+    /// The prices in force over `[from, to)`: the one in force at `from`, then each that took effect after it.
+    pub async fn prices_during(&self, product_id: &str, from: i64, to: i64) -> Result<Vec<PriceVersion>> {
+        read!(self, |c| {
+            let first = c.price_at(product_id, from).await?;
+            let later: Vec<PriceVersion> = sqlx::query_as(
+                "SELECT * FROM price_versions WHERE product_id = $1 AND effective_at > $2 AND effective_at < $3
+                 ORDER BY effective_at",
+            )
+            .bind(product_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *c)
+            .await?;
+            // A product registered during the range has its first price in force from `from` already.
+            let later: Vec<PriceVersion> = later.into_iter().filter(|v| v.id != first.id).collect();
+            Ok(std::iter::once(first).chain(later).collect())
+        })
+    }
+
     pub async fn update_product(&self, product_id: &str, details: &ProductDetails, at: i64) -> Result<()> {
         write!(self, |c| {
             sqlx::query(

@@ -85,6 +85,56 @@ pub struct Cancellation<'a> {
 
 queries! {
     pub(crate) trait SubscriptionQueries {
+        /// Settles a month's fee as a cancellation or a price change decided (R23, R26): refunds it, reduces the unpaid
+        /// bill carrying it, or voids an unpaid sign-up. [`StoreError::Conflict`] when the bill to reduce or void is
+        /// no longer unpaid or has a charge under way. Returns a refund's first attempt, to be made by the caller.
+        async fn settle_fee(&mut self, settlement: &FeeSettlement<'_>, at: i64) -> Result<Option<StartedAttempt>> {
+            let mut attempt = None;
+            match settlement {
+                FeeSettlement::Nothing => {}
+                FeeSettlement::Refund(bill) => {
+                    self.insert_bill(bill).await?;
+                    attempt = self.open_attempt(&bill.bill.id, at, None).await?;
+                }
+                FeeSettlement::Reduce(line) => {
+                    let reduced = sqlx::query(
+                        "UPDATE bills SET total_cents = total_cents + $1
+                         WHERE id = $2 AND status IN ('pending', 'failed') AND open_attempt IS NULL",
+                    )
+                    .bind(line.amount_cents)
+                    .bind(&line.bill_id)
+                    .execute(&mut *self)
+                    .await?;
+                    if reduced.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                    let (position,): (i64,) =
+                        sqlx::query_as("SELECT COALESCE(MAX(position), -1) + 1 FROM bill_lines WHERE bill_id = $1")
+                            .bind(&line.bill_id)
+                            .fetch_one(&mut *self)
+                            .await?;
+                    self.insert_bill_line(&BillLine {
+                        position,
+                        ..(*line).clone()
+                    })
+                    .await?;
+                }
+                FeeSettlement::VoidSignup { bill_id } => {
+                    let voided = sqlx::query(
+                        "UPDATE bills SET status = 'void'
+                         WHERE id = $1 AND status IN ('pending', 'failed') AND open_attempt IS NULL",
+                    )
+                    .bind(bill_id)
+                    .execute(&mut *self)
+                    .await?;
+                    if voided.rows_affected() == 0 {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+            }
+            Ok(attempt)
+        }
+
         async fn insert_activation_key(&mut self, key: &ActivationKey) -> Result<()> {
             sqlx::query("INSERT INTO activation_keys (key_hash, customer_id, product_id, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(&key.key_hash)
@@ -152,49 +202,7 @@ impl Store {
             if canceled.rows_affected() == 0 {
                 return Err(StoreError::Conflict);
             }
-            let mut attempt = None;
-            match cancellation.settlement {
-                FeeSettlement::Nothing => {}
-                FeeSettlement::Refund(bill) => {
-                    c.insert_bill(bill).await?;
-                    attempt = c.open_attempt(&bill.bill.id, cancellation.at, None).await?;
-                }
-                FeeSettlement::Reduce(line) => {
-                    let reduced = sqlx::query(
-                        "UPDATE bills SET total_cents = total_cents + $1
-                         WHERE id = $2 AND status IN ('pending', 'failed') AND open_attempt IS NULL",
-                    )
-                    .bind(line.amount_cents)
-                    .bind(&line.bill_id)
-                    .execute(&mut *c)
-                    .await?;
-                    if reduced.rows_affected() == 0 {
-                        return Err(StoreError::Conflict);
-                    }
-                    let (position,): (i64,) =
-                        sqlx::query_as("SELECT COALESCE(MAX(position), -1) + 1 FROM bill_lines WHERE bill_id = $1")
-                            .bind(&line.bill_id)
-                            .fetch_one(&mut *c)
-                            .await?;
-                    c.insert_bill_line(&BillLine {
-                        position,
-                        ..line.clone()
-                    })
-                    .await?;
-                }
-                FeeSettlement::VoidSignup { bill_id } => {
-                    let voided = sqlx::query(
-                        "UPDATE bills SET status = 'void'
-                         WHERE id = $1 AND status IN ('pending', 'failed') AND open_attempt IS NULL",
-                    )
-                    .bind(bill_id)
-                    .execute(&mut *c)
-                    .await?;
-                    if voided.rows_affected() == 0 {
-                        return Err(StoreError::Conflict);
-                    }
-                }
-            }
+            let attempt = c.settle_fee(&cancellation.settlement, cancellation.at).await?;
             for email in cancellation.emails {
                 c.insert_email(email).await?;
             }
@@ -277,6 +285,16 @@ impl Store {
             customer_ids,
         )
         .await
+    }
+
+    /// A product's pending and active subscriptions, oldest first.
+    pub async fn open_subscriptions_to_product(&self, product_id: &str) -> Result<Vec<Subscription>> {
+        read!(self, |c| Ok(sqlx::query_as(
+            "SELECT * FROM subscriptions WHERE product_id = $1 AND state <> 'canceled' ORDER BY created_at, id"
+        )
+        .bind(product_id)
+        .fetch_all(&mut *c)
+        .await?))
     }
 
     /// The customer's subscriptions to a product, oldest first.

@@ -227,3 +227,122 @@ pub fn cancellation(subscription_id: &str, to: &str, facts: &CancellationFacts, 
         at,
     ))
 }
+
+/// What the three price-change e-mails say (reference 5.8): the new price and when it applies, and, once it is in
+/// effect, what it did to this month's fee (R26).
+pub struct PriceChangeFacts {
+    pub customer_name: String,
+    pub product_name: String,
+    pub company_name: String,
+    pub support_contact: String,
+    /// The effective day written out ("July 1, 2027").
+    pub effective_on: String,
+    /// An active change: the customer must accept it to keep the product (R27).
+    pub active: bool,
+    /// Whether this customer accepted it already (by ordering while it was pending).
+    pub accepted: bool,
+    pub new_prices: Vec<(String, String)>,
+    pub message: Option<String>,
+    pub refund: Option<Money>,
+    pub reduction: Option<Money>,
+    /// An increase owed on the next 1st's bill.
+    pub owed: Option<Money>,
+    pub next_bill_on: String,
+    /// The customer's page of the product, where an active change is accepted.
+    pub product_billing_url: String,
+    pub operator_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/price_change.txt")]
+struct PriceChangeText<'a> {
+    f: &'a PriceChangeFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/price_change.html")]
+struct PriceChangeHtml<'a> {
+    f: &'a PriceChangeFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/price_change_effective.txt")]
+struct PriceChangeEffectiveText<'a> {
+    f: &'a PriceChangeFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/price_change_effective.html")]
+struct PriceChangeEffectiveHtml<'a> {
+    f: &'a PriceChangeFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/price_change_withdrawn.txt")]
+struct PriceChangeWithdrawnText<'a> {
+    f: &'a PriceChangeFacts,
+}
+
+#[derive(Template)]
+#[template(path = "emails/price_change_withdrawn.html")]
+struct PriceChangeWithdrawnHtml<'a> {
+    f: &'a PriceChangeFacts,
+}
+
+/// The three moments of a price change a subscriber is told of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceChangeNotice {
+    Scheduled,
+    InEffect,
+    Withdrawn,
+}
+
+/// One price-change e-mail per subscription and moment: "Price Change for {product}", "Price Change in Effect for
+/// {product}", "Price Change Canceled for {product}".
+pub fn price_change(
+    notice: PriceChangeNotice,
+    change_id: &str,
+    subscription_id: &str,
+    to: &str,
+    facts: &PriceChangeFacts,
+    at: Moment,
+) -> anyhow::Result<Email> {
+    let product = &facts.product_name;
+    let (key, subject, template, bodies) = match notice {
+        PriceChangeNotice::Scheduled => (
+            "price-change",
+            format!("Price Change for {product}"),
+            "price_change",
+            Bodies {
+                text: PriceChangeText { f: facts }.render()?,
+                html: PriceChangeHtml { f: facts }.render()?,
+            },
+        ),
+        PriceChangeNotice::InEffect => (
+            "price-change-effective",
+            format!("Price Change in Effect for {product}"),
+            "price_change_effective",
+            Bodies {
+                text: PriceChangeEffectiveText { f: facts }.render()?,
+                html: PriceChangeEffectiveHtml { f: facts }.render()?,
+            },
+        ),
+        PriceChangeNotice::Withdrawn => (
+            "price-change-withdrawn",
+            format!("Price Change Canceled for {product}"),
+            "price_change_withdrawn",
+            Bodies {
+                text: PriceChangeWithdrawnText { f: facts }.render()?,
+                html: PriceChangeWithdrawnHtml { f: facts }.render()?,
+            },
+        ),
+    };
+    Ok(email(
+        format!("{key}:{change_id}:{subscription_id}"),
+        to,
+        subject,
+        template,
+        bodies,
+        at,
+    ))
+}

@@ -59,6 +59,33 @@ pub async fn cancel(
     reason: CancelReason,
     now: DateTime<Utc>,
 ) -> Result<Settled> {
+    cancel_giving_back(state, customer, product, subscription, reason, now, None).await
+}
+
+/// Cancels an active subscription whose customer did not accept an active price change, at its effective instant
+/// (R27): the old fee's `unused` part, the effective day included, goes back as any cancellation's does.
+pub async fn cancel_unaccepted(
+    state: &AppState,
+    customer: &Account,
+    product: &Product,
+    subscription: &Subscription,
+    now: DateTime<Utc>,
+    unused: Money,
+) -> Result<Settled> {
+    let reason = CancelReason::UnacceptedPriceChange;
+    cancel_giving_back(state, customer, product, subscription, reason, now, Some(unused)).await
+}
+
+/// Cancels, giving back `unused` of the month's fee, or by default its part after today at the fee in force (R23).
+async fn cancel_giving_back(
+    state: &AppState,
+    customer: &Account,
+    product: &Product,
+    subscription: &Subscription,
+    reason: CancelReason,
+    now: DateTime<Utc>,
+    unused: Option<Money>,
+) -> Result<Settled> {
     let mut refund_bill = None;
     let mut reduction = None;
     let mut void = None;
@@ -75,17 +102,22 @@ pub async fn cancel(
         .fee_bill(&subscription.id, &Month::of(now).to_string())
         .await?
     {
-        let monthly_fee = ProductView::load_at(state, product.clone(), now)
-            .await?
-            .price
-            .pricing
-            .monthly_fee;
-        let unused = unused_after_today(monthly_fee, now);
+        let unused = match unused {
+            Some(unused) => unused,
+            None => {
+                let price = ProductView::load_at(state, product.clone(), now).await?.price;
+                unused_after_today(price.pricing.monthly_fee, now)
+            }
+        };
+        let description = unused_description(product, now);
         match BillStatus::parse(&fee_bill.status) {
             _ if unused.is_zero() => {}
-            Some(BillStatus::Paid) => refund_bill = Some(refund(&fee_bill, product, subscription, unused, now)),
+            Some(BillStatus::Paid) => {
+                let event = CANCELLATION_EVENT.to_owned();
+                refund_bill = Some(refund(&fee_bill, subscription, unused, now, event, description));
+            }
             Some(BillStatus::Pending | BillStatus::Failed) => {
-                reduction = Some(reducing_line(&fee_bill, product, subscription, unused, now))
+                reduction = Some(reducing_line(&fee_bill, subscription, unused, description))
             }
             Some(BillStatus::Void) | None => {}
         }
@@ -124,26 +156,28 @@ pub async fn cancel(
     Ok(settled)
 }
 
-/// A refund bill for the unused part of the fee collected on `fee_bill` (R6: negative).
-fn refund(
+/// A refund bill giving back `amount` of the fee collected on `fee_bill` (R6: negative), once per subscription and
+/// `event` (R20).
+pub(crate) fn refund(
     fee_bill: &Bill,
-    product: &Product,
     subscription: &Subscription,
-    unused: Money,
+    amount: Money,
     now: DateTime<Utc>,
+    event: String,
+    description: String,
 ) -> NewBill {
     let id = new_id();
     NewBill {
         lines: vec![BillLine {
             bill_id: id.clone(),
             position: 0,
-            product_id: product.id.clone(),
+            product_id: subscription.product_id.clone(),
             subscription_id: subscription.id.clone(),
             kind: LineKind::Refund.as_str().into(),
             dimension: None,
             quantity: None,
-            amount_cents: -unused.cents(),
-            description: unused_description(product, now),
+            amount_cents: -amount.cents(),
+            description,
             usage_month: None,
         }],
         bill: Bill {
@@ -152,9 +186,9 @@ fn refund(
             kind: BillKind::Refund.as_str().into(),
             period: Month::of(now).to_string(),
             subscription_id: Some(subscription.id.clone()),
-            event_key: Some(CANCELLATION_EVENT.into()),
+            event_key: Some(event),
             issued_at: millis(now),
-            total_cents: -unused.cents(),
+            total_cents: -amount.cents(),
             status: BillStatus::Pending.as_str().into(),
             attempts: 0,
             open_attempt: None,
@@ -164,24 +198,23 @@ fn refund(
     }
 }
 
-/// The negative `monthly_fee` line that takes the unused part off an unpaid bill (R23).
-fn reducing_line(
+/// The negative `monthly_fee` line that takes `amount` off the unpaid bill carrying the fee (R23).
+pub(crate) fn reducing_line(
     fee_bill: &Bill,
-    product: &Product,
     subscription: &Subscription,
-    unused: Money,
-    now: DateTime<Utc>,
+    amount: Money,
+    description: String,
 ) -> BillLine {
     BillLine {
         bill_id: fee_bill.id.clone(),
         position: 0,
-        product_id: product.id.clone(),
+        product_id: subscription.product_id.clone(),
         subscription_id: subscription.id.clone(),
         kind: LineKind::MonthlyFee.as_str().into(),
         dimension: None,
         quantity: None,
-        amount_cents: -unused.cents(),
-        description: unused_description(product, now),
+        amount_cents: -amount.cents(),
+        description,
         usage_month: None,
     }
 }

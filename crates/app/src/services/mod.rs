@@ -13,6 +13,8 @@ pub mod license;
 pub mod month_to_date;
 pub mod monthly_billing;
 pub mod payments;
+pub mod price_changes;
+pub mod price_table;
 pub mod products;
 pub mod purchase;
 pub mod sellers;

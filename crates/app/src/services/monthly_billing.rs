@@ -7,27 +7,29 @@
 //! transaction, and the attempt carries the bill's idempotency key to the gateway.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::Decimal;
 use tollgate_domain::Money;
 use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
 use tollgate_domain::calendar::Month;
-use tollgate_domain::pricing::PriceSchedule;
-use tollgate_domain::rating::{RatedLine, UsageTotal, late_lines, month_lines};
+use tollgate_domain::pricing::{PriceSchedule, ProductKind};
+use tollgate_domain::rating::{RatedLine, UsageTotal, late_lines};
 use tollgate_domain::subscription::{CancelReason, SubscriptionState};
 use tollgate_store::accounts::Account;
 use tollgate_store::bills::{Bill, BillLine, BillLineView, NewBill};
 use tollgate_store::monthly::{CustomerUsage, Issued, MonthlyBill};
+use tollgate_store::price_changes::FeeDifference;
 use tollgate_store::products::Product;
 use tollgate_store::subscriptions::Subscription;
-use tollgate_store::{StoreError, millis, new_id};
+use tollgate_store::{StoreError, instant, millis, new_id};
 
 use crate::error::{Error, Result};
 use crate::services::cancellation;
 use crate::services::payments;
-use crate::services::products::ProductView;
+use crate::services::products::{ProductView, schedule_of};
 use crate::services::stored_decimal;
 use crate::state::AppState;
 
@@ -125,6 +127,7 @@ async fn prepare(state: &AppState, prices: &mut Prices, ids: &[String], at: Date
         .map(|s| s.id.as_str())
         .collect();
     let charged = state.store.fees_charged(&due, &month.to_string()).await?;
+    let owed = state.store.owed_fee_differences(&ids).await?;
     let mut bills = Vec::new();
     for customer_id in &ids {
         let usage: Vec<&CustomerUsage> = usage.iter().filter(|u| u.customer_id == *customer_id).collect();
@@ -132,7 +135,13 @@ async fn prepare(state: &AppState, prices: &mut Prices, ids: &[String], at: Date
             .iter()
             .filter(|s| s.customer_id == *customer_id && fee_due(s, at) && !charged.contains(&s.id))
             .collect();
-        if let Some(bill) = bill_for(state, prices, customer_id, &fees_due, &usage, at).await? {
+        let owed: Vec<&FeeDifference> = owed.iter().filter(|d| d.customer_id == *customer_id).collect();
+        let owes = Owes {
+            fees: &fees_due,
+            differences: &owed,
+            usage: &usage,
+        };
+        if let Some(bill) = bill_for(state, prices, customer_id, owes, at).await? {
             bills.push(bill);
         }
     }
@@ -223,9 +232,16 @@ struct Prices {
 
 struct Priced {
     product: Product,
-    usage: PriceSchedule,
-    late: PriceSchedule,
+    /// The prices in force in the billed month, and in the month before for its late usage.
+    usage: Vec<PriceFrom>,
+    late: Vec<PriceFrom>,
     monthly_fee: Money,
+}
+
+/// A price in force from a day of the month on: a price change takes effect at 00:00 of a day (R25).
+struct PriceFrom {
+    day: i64,
+    schedule: PriceSchedule,
 }
 
 impl Prices {
@@ -239,13 +255,8 @@ impl Prices {
             .await?
             .ok_or(Error::NotFound("product"))?;
         let period = Month::of(at).previous();
-        let last_instant = |month: Month| month.next().start() - chrono::Duration::milliseconds(1);
-        let usage = ProductView::load_at(state, product.clone(), last_instant(period))
-            .await?
-            .price;
-        let late = ProductView::load_at(state, product.clone(), last_instant(period.previous()))
-            .await?
-            .price;
+        let usage = prices_in(state, &product, period).await?;
+        let late = prices_in(state, &product, period.previous()).await?;
         let monthly_fee = ProductView::load_at(state, product.clone(), at)
             .await?
             .price
@@ -287,13 +298,43 @@ impl Prices {
     }
 }
 
+/// The prices of a product in force during a month, each from its first day.
+async fn prices_in(state: &AppState, product: &Product, month: Month) -> Result<Vec<PriceFrom>> {
+    let kind = ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
+    let versions = state
+        .store
+        .prices_during(&product.id, millis(month.start()), millis(month.next().start()))
+        .await?;
+    versions
+        .iter()
+        .enumerate()
+        .map(|(i, version)| {
+            Ok(PriceFrom {
+                day: if i == 0 {
+                    1
+                } else {
+                    i64::from(instant(version.effective_at).day())
+                },
+                schedule: schedule_of(kind, version)?,
+            })
+        })
+        .collect()
+}
+
+/// What a customer owes at the run besides usage: the new month's fees and fee increases of price changes.
+#[derive(Clone, Copy)]
+struct Owes<'a> {
+    fees: &'a [&'a Subscription],
+    differences: &'a [&'a FeeDifference],
+    usage: &'a [&'a CustomerUsage],
+}
+
 /// A customer's bill at `at`, or `None` when they have nothing on it.
 async fn bill_for(
     state: &AppState,
     prices: &mut Prices,
     customer_id: &str,
-    fees_due: &[&Subscription],
-    usage: &[&CustomerUsage],
+    owes: Owes<'_>,
     at: DateTime<Utc>,
 ) -> Result<Option<MonthlyBill>> {
     let month = Month::of(at);
@@ -301,43 +342,69 @@ async fn bill_for(
     let id = new_id();
     let mut lines = Vec::new();
     let mut fees = Vec::new();
-    // Products in the order the customer's usage and fees name them: fees first, then usage by product.
-    let mut products: Vec<&str> = fees_due.iter().map(|s| s.product_id.as_str()).collect();
-    for u in usage {
-        if !products.contains(&u.product_id.as_str()) {
-            products.push(&u.product_id);
+    let mut differences = Vec::new();
+    // Products in the order the customer's fees and usage name them: fees first, then usage by product.
+    let mut products: Vec<&str> = owes.fees.iter().map(|s| s.product_id.as_str()).collect();
+    let named = owes
+        .differences
+        .iter()
+        .map(|d| d.product_id.as_str())
+        .chain(owes.usage.iter().map(|u| u.product_id.as_str()));
+    for product_id in named {
+        if !products.contains(&product_id) {
+            products.push(product_id);
         }
     }
     for product_id in products {
         let priced = prices.of(state, product_id, at).await?;
         let name = &priced.product.name;
-        for subscription in fees_due.iter().filter(|s| s.product_id == product_id) {
+        for subscription in owes.fees.iter().filter(|s| s.product_id == product_id) {
             if priced.monthly_fee.is_zero() {
                 continue;
             }
             let description = format!("{name}: monthly fee for {}", month.long_name());
-            lines.push(fee_line(&id, subscription, priced.monthly_fee, description));
+            lines.push(fee_line(
+                &id,
+                &subscription.id,
+                product_id,
+                priced.monthly_fee,
+                description,
+            ));
             fees.push((subscription.id.clone(), month.to_string()));
         }
-        let of_product: Vec<&CustomerUsage> = usage.iter().copied().filter(|u| u.product_id == product_id).collect();
-        let in_time = totals(&of_product, &period.to_string(), false)?;
-        for rated in month_lines(&priced.usage, &in_time.totals) {
-            let subscription = in_time.subscription(&rated);
-            let description = usage_description(name, &rated, &format!("in {}", period.long_name()));
-            lines.push(usage_line(&id, product_id, subscription, period, &rated, description));
+        // R26: a mid-month increase, on the first bill after it.
+        for owed in owes.differences.iter().filter(|d| d.product_id == product_id) {
+            let amount = Money::from_cents(owed.amount_cents);
+            lines.push(fee_line(
+                &id,
+                &owed.subscription_id,
+                product_id,
+                amount,
+                owed.description.clone(),
+            ));
+            differences.push((owed.subscription_id.clone(), owed.change_id.clone()));
         }
-        let earlier = period.previous().to_string();
-        let late = totals(&of_product, &earlier, true)?;
-        if !late.totals.is_empty() {
-            let billed = totals(&of_product, &earlier, false)?;
-            for rated in late_lines(&priced.late, &billed.totals, &late.totals) {
-                let subscription = late.subscription(&rated);
-                let when = format!("late usage for {}", period.previous().long_name());
+        let of_product: Vec<&CustomerUsage> = owes
+            .usage
+            .iter()
+            .copied()
+            .filter(|u| u.product_id == product_id)
+            .collect();
+        let in_time = usage_lines(&priced.usage, &of_product, period, false, &[])?;
+        for (rated, subscription, when) in in_time {
+            let description = usage_description(name, &rated, &format!("in {}{when}", period.long_name()));
+            lines.push(usage_line(&id, product_id, &subscription, period, &rated, description));
+        }
+        let earlier = period.previous();
+        if of_product.iter().any(|u| u.late && u.month == earlier.to_string()) {
+            let billed = totals(&of_product, &earlier.to_string(), false, 1..=31)?.totals;
+            for (rated, subscription, when) in usage_lines(&priced.late, &of_product, earlier, true, &billed)? {
+                let when = format!("late usage for {}{when}", earlier.long_name());
                 lines.push(usage_line(
                     &id,
                     product_id,
-                    subscription,
-                    period.previous(),
+                    &subscription,
+                    earlier,
                     &rated,
                     usage_description(name, &rated, &when),
                 ));
@@ -376,7 +443,45 @@ async fn bill_for(
             lines,
         },
         fees,
+        differences,
     }))
+}
+
+/// One product's usage lines for a month, each price in force rating the usage of its days (R26: the old price
+/// before a change, the new one from its day, tiers continuing across them), after `billed` units of the month
+/// billed already (R14). Each line comes with its subscription and, when a change split the month, which part it is.
+fn usage_lines(
+    prices: &[PriceFrom],
+    usage: &[&CustomerUsage],
+    month: Month,
+    late: bool,
+    billed: &[UsageTotal],
+) -> Result<Vec<(RatedLine, String, String)>> {
+    let mut before: Vec<UsageTotal> = billed.to_vec();
+    let mut lines = Vec::new();
+    for (i, price) in prices.iter().enumerate() {
+        let until = prices.get(i + 1).map_or(31, |next| next.day - 1);
+        let part = totals(usage, &month.to_string(), late, price.day..=until)?;
+        let when = match (i, prices.len()) {
+            (_, 1) => String::new(),
+            (0, _) => format!(" before {} (earlier price)", day_of(month, until + 1)),
+            _ => format!(" from {} (new price)", day_of(month, price.day)),
+        };
+        for rated in late_lines(&price.schedule, &before, &part.totals) {
+            let subscription = part.subscription(&rated).to_owned();
+            lines.push((rated, subscription, when.clone()));
+        }
+        for total in part.totals {
+            match before
+                .iter_mut()
+                .find(|b| b.dimension == total.dimension && b.configuration == total.configuration)
+            {
+                Some(b) => b.quantity += total.quantity,
+                None => before.push(total),
+            }
+        }
+    }
+    Ok(lines)
 }
 
 /// One product's usage of a month added up per dimension and configuration, with the subscription each total
@@ -395,9 +500,12 @@ impl Totals {
     }
 }
 
-fn totals(usage: &[&CustomerUsage], month: &str, late: bool) -> Result<Totals> {
+fn totals(usage: &[&CustomerUsage], month: &str, late: bool, days: RangeInclusive<i64>) -> Result<Totals> {
     let mut by_key: BTreeMap<(String, Option<String>), (Decimal, String)> = BTreeMap::new();
-    for u in usage.iter().filter(|u| u.month == month && u.late == late) {
+    for u in usage
+        .iter()
+        .filter(|u| u.month == month && u.late == late && days.contains(&u.day))
+    {
         let quantity = stored_decimal("usage quantity", &u.quantity)?;
         let entry = by_key
             .entry((u.dimension.clone(), u.configuration.clone()))
@@ -421,6 +529,13 @@ fn totals(usage: &[&CustomerUsage], month: &str, late: bool) -> Result<Totals> {
     Ok(Totals { totals, subscriptions })
 }
 
+/// A day of a month written out ("June 20").
+fn day_of(month: Month, day: i64) -> String {
+    (month.start() + chrono::Duration::days(day - 1))
+        .format("%B %-d")
+        .to_string()
+}
+
 fn usage_description(product: &str, rated: &RatedLine, when: &str) -> String {
     match &rated.configuration {
         Some(configuration) => format!("{product}: {} ({configuration}) {when}", rated.dimension),
@@ -428,12 +543,12 @@ fn usage_description(product: &str, rated: &RatedLine, when: &str) -> String {
     }
 }
 
-fn fee_line(bill_id: &str, subscription: &Subscription, amount: Money, description: String) -> BillLine {
+fn fee_line(bill_id: &str, subscription_id: &str, product_id: &str, amount: Money, description: String) -> BillLine {
     BillLine {
         bill_id: bill_id.to_owned(),
         position: 0,
-        product_id: subscription.product_id.clone(),
-        subscription_id: subscription.id.clone(),
+        product_id: product_id.to_owned(),
+        subscription_id: subscription_id.to_owned(),
         kind: LineKind::MonthlyFee.as_str().into(),
         dimension: None,
         quantity: None,

@@ -78,7 +78,7 @@ pub fn schedule_of(kind: ProductKind, version: &PriceVersion) -> Result<PriceSch
 }
 
 /// Names of the operator's platform dimensions, for validating usage prices.
-async fn platform_dimensions(state: &AppState) -> Result<HashSet<String>> {
+pub(crate) async fn platform_dimensions(state: &AppState) -> Result<HashSet<String>> {
     let now = millis(state.now().await?);
     Ok(state.store.dimensions(now).await?.into_iter().map(|d| d.name).collect())
 }

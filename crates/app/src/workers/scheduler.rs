@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tollgate_store::{instant, millis};
 
 use crate::error::Result;
-use crate::services::{dunning, instances, monthly_billing, payments, settlement};
+use crate::services::{dunning, instances, monthly_billing, payments, price_changes, settlement};
 use crate::state::AppState;
 
 /// How often the server looks for due work when the business clock is real time.
@@ -57,9 +57,10 @@ async fn run_midnights(state: &AppState, now: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-/// One midnight's work in R3's order: cancellations, the monthly run, payment retries, seller settlement. E-mails
-/// are composed with the work that causes them.
+/// One midnight's work in R3's order: price changes, cancellations, the monthly run, payment retries, seller
+/// settlement. E-mails are composed with the work that causes them.
 async fn run_midnight(state: &AppState, at: DateTime<Utc>) -> Result<()> {
+    price_changes::take_effect(state, at).await?;
     if at.day() == 1 {
         monthly_billing::cancel_unpaid_signups(state, at).await?;
         monthly_billing::run(state, at).await?;

@@ -38,42 +38,6 @@ async fn as2_product_on_june_17(backend: Backend) -> (TestApp, String, Value) {
     (app, seller, product)
 }
 
-/// (kind, period, total, status) of each of the customer's bills, oldest first.
-async fn bill_summary(app: &TestApp, email: &str) -> Vec<Value> {
-    app.bills_of(email)
-        .await
-        .iter()
-        .map(|b| json!([b["kind"], b["period"], b["total"], b["status"]]))
-        .collect()
-}
-
-fn monthly_bills(bills: &[Value]) -> Vec<&Value> {
-    bills.iter().filter(|b| b["kind"] == "monthly").collect()
-}
-
-/// (kind, amount, description) of a bill's lines.
-fn lines(bill: &Value) -> Vec<(String, String, String)> {
-    bill["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            (
-                l["kind"].as_str().unwrap().to_owned(),
-                l["amount"].as_str().unwrap().to_owned(),
-                l["description"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn subjects(emails: &[Value]) -> Vec<String> {
-    emails
-        .iter()
-        .map(|e| e["subject"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn seller_balance(app: &TestApp, seller: &str) -> (String, Vec<Value>) {
     let (status, body) = app
         .seller_call(seller, Method::GET, "/api/v1/seller/transactions", None)
@@ -83,17 +47,6 @@ async fn seller_balance(app: &TestApp, seller: &str) -> (String, Vec<Value>) {
         body["balance"].as_str().unwrap().to_owned(),
         body["transactions"].as_array().unwrap().clone(),
     )
-}
-
-/// Storage reported by the operator's storage service for a customer's user token.
-async fn store_usage(app: &TestApp, product: &Value, user_token: &str, id: &str, quantity: &str, at: &str) {
-    let record = json!({"id": id, "product_code": product["product_code"], "user_token": user_token,
-                        "dimension": "storage.gb_month", "quantity": quantity, "timestamp": at});
-    let (status, answer) = app
-        .operator(Method::POST, "/api/v1/usage", Some(json!({"records": [record]})))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
 }
 
 /// (at, amount) of the seller's settlement charges, oldest first.

@@ -661,3 +661,54 @@ pub async fn activate(app: &TestApp, seller: &str, product: &Value, confirmation
         ids["persistent_identifier"].as_str().unwrap().to_owned(),
     )
 }
+
+/// (kind, period, total, status) of each of the customer's bills, oldest first.
+pub async fn bill_summary(app: &TestApp, email: &str) -> Vec<Value> {
+    app.bills_of(email)
+        .await
+        .iter()
+        .map(|b| json!([b["kind"], b["period"], b["total"], b["status"]]))
+        .collect()
+}
+
+pub fn monthly_bills(bills: &[Value]) -> Vec<&Value> {
+    bills.iter().filter(|b| b["kind"] == "monthly").collect()
+}
+
+/// (kind, amount, description) of a bill's lines.
+pub fn lines(bill: &Value) -> Vec<(String, String, String)> {
+    bill["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["kind"].as_str().unwrap().to_owned(),
+                l["amount"].as_str().unwrap().to_owned(),
+                l["description"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+pub fn subjects(emails: &[Value]) -> Vec<String> {
+    emails
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Storage reported by the operator's storage service for a customer's user token.
+pub async fn store_usage(app: &TestApp, product: &Value, user_token: &str, id: &str, quantity: &str, at: &str) {
+    let record = json!({"id": id, "product_code": product["product_code"], "user_token": user_token,
+                        "dimension": "storage.gb_month", "quantity": quantity, "timestamp": at});
+    let (status, answer) = app
+        .operator(
+            reqwest::Method::POST,
+            "/api/v1/usage",
+            Some(json!({"records": [record]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
+}

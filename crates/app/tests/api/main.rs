@@ -12,6 +12,7 @@ mod license;
 mod mail;
 mod metering;
 mod openapi;
+mod price_changes;
 mod products;
 mod purchase;
 mod sellers;

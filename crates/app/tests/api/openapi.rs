@@ -23,6 +23,8 @@ async fn openapi_describes_every_route() {
         ("/products", "post"),
         ("/products/{code}", "get"),
         ("/products/{code}", "patch"),
+        ("/products/{code}/price-changes", "post"),
+        ("/products/{code}/price-changes/pending", "delete"),
         ("/seller/transactions", "get"),
         ("/seller/withdrawals", "post"),
         ("/seller/activity", "get"),

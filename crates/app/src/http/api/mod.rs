@@ -33,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(products::dimensions))
         .routes(routes!(products::list, products::register))
         .routes(routes!(products::show, products::update))
+        .routes(routes!(products::schedule_price_change))
+        .routes(routes!(products::withdraw_price_change))
         .routes(routes!(seller::transactions))
         .routes(routes!(seller::withdraw))
         .routes(routes!(seller::activity))

@@ -9,14 +9,17 @@ use tollgate_domain::Money;
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_store::bills::Bill;
 
+use tollgate_store::products::Product;
+
 use super::chart::{self, Series};
-use super::purchase::pricing_table;
 use super::{Layout, error_page, render, render_with};
 use crate::error::Error;
 use crate::http::auth::{User, Visitor};
 use crate::http::form::PageForm;
 use crate::services::cancellation::{self, Settled};
 use crate::services::month_to_date::{MonthToDate, ProductMonth, month_to_date};
+use crate::services::price_changes::{self, Mode};
+use crate::services::price_table::pricing_table;
 use crate::services::products::ProductView;
 use crate::services::purchase::describe_card;
 use crate::state::AppState;
@@ -38,6 +41,42 @@ struct BillingPage {
     previous_month: (String, String),
     /// The latest month the picker offers: this one, to date.
     this_month: String,
+    /// The focused product's pending price change.
+    pending: Option<PendingChange>,
+}
+
+/// A product's pending price change as its customer sees it, with the accept form for an active one (R27).
+struct PendingChange {
+    code: String,
+    product_name: String,
+    company_name: String,
+    effective_on: String,
+    active: bool,
+    accepted: bool,
+    pricing: Vec<(String, String)>,
+    message: Option<String>,
+}
+
+/// The pending change of a product the customer subscribes to, if it has one.
+async fn pending_change(
+    state: &AppState,
+    user: &User,
+    product: &Product,
+    company_name: &str,
+) -> Result<Option<PendingChange>, Error> {
+    let Some(pending) = price_changes::pending(state, product).await? else {
+        return Ok(None);
+    };
+    Ok(Some(PendingChange {
+        code: product.code.clone(),
+        product_name: product.name.clone(),
+        company_name: company_name.to_owned(),
+        effective_on: pending.effective_on(),
+        active: pending.mode == Mode::Active,
+        accepted: pending.accepted.contains(&user.account.id),
+        pricing: pricing_table(state, &pending.schedule).await?,
+        message: pending.change.message.clone(),
+    }))
 }
 
 struct UnpaidBill {
@@ -55,15 +94,34 @@ pub struct Focus {
 
 pub async fn page(State(state): State<AppState>, user: User, visitor: Visitor, Query(focus): Query<Focus>) -> Response {
     let layout = Layout::new(&state, &visitor);
-    match month_to_date(&state, &user.account).await {
-        Ok(month) => render(billing_page(layout, month, focus.product_code)),
+    let page = async {
+        let month = month_to_date(&state, &user.account).await?;
+        // A focused product that the customer does not have shows the whole page.
+        let focus = focus
+            .product_code
+            .and_then(|code| month.products.iter().find(|p| p.code == code))
+            .map(|p| (p.code.clone(), p.company_name.clone()));
+        let pending = match &focus {
+            Some((code, company_name)) => match state.store.product_by_code(code).await? {
+                Some(product) => pending_change(&state, &user, &product, company_name).await?,
+                None => None,
+            },
+            None => None,
+        };
+        Ok::<_, Error>(billing_page(layout.clone(), month, focus.map(|f| f.0), pending))
+    };
+    match page.await {
+        Ok(page) => render(page),
         Err(error) => error_page(error, layout),
     }
 }
 
-fn billing_page(layout: Layout, month: MonthToDate, focus: Option<String>) -> BillingPage {
-    // A focused product that the customer does not have shows the whole page.
-    let focus = focus.filter(|code| month.products.iter().any(|p| &p.code == code));
+fn billing_page(
+    layout: Layout,
+    month: MonthToDate,
+    focus: Option<String>,
+    pending: Option<PendingChange>,
+) -> BillingPage {
     let mut products = month.products;
     if let Some(code) = &focus {
         products.retain(|p| &p.code == code);
@@ -90,6 +148,7 @@ fn billing_page(layout: Layout, month: MonthToDate, focus: Option<String>) -> Bi
         chart,
         previous_month: (month.month.previous().to_string(), month.month.previous().long_name()),
         this_month: month.month.to_string(),
+        pending,
     }
 }
 
@@ -118,6 +177,7 @@ struct SubscriptionPage {
     open: bool,
     notice: Option<String>,
     error: Option<String>,
+    pending: Option<PendingChange>,
 }
 
 pub async fn subscription(
@@ -138,6 +198,44 @@ pub async fn cancel(State(state): State<AppState>, user: User, Path(code): Path<
     let (notice, error) = match cancellation::cancel_by_customer(&state, &user.account, &code).await {
         Ok(settled) => (Some(canceled_notice(settled)), None),
         Err(error @ (Error::Busy(_) | Error::NotFound("subscription"))) => (None, Some(error)),
+        Err(error) => return error_page(error, layout),
+    };
+    let status = error.as_ref().map(Error::status);
+    match subscription_page(
+        &state,
+        &user,
+        &code,
+        layout.clone(),
+        notice,
+        error.map(|e| e.public_message()),
+    )
+    .await
+    {
+        Ok(page) => match status {
+            Some(status) => render_with(status, page),
+            None => render(page),
+        },
+        Err(error) => error_page(error, layout),
+    }
+}
+
+/// The customer accepts a pending active price change (R27); the product's page then says so.
+pub async fn accept_price_change(
+    State(state): State<AppState>,
+    user: User,
+    Path(code): Path<String>,
+    form: PageForm,
+) -> Response {
+    let layout = Layout::new(&state, &form.visitor);
+    let (notice, error) = match price_changes::accept(&state, &user.account, &code).await {
+        Ok(pending) => (
+            Some(format!(
+                "You accepted the new price, in effect from {}.",
+                pending.effective_on()
+            )),
+            None,
+        ),
+        Err(error @ (Error::NoPendingPriceChange | Error::NotFound("subscription"))) => (None, Some(error)),
         Err(error) => return error_page(error, layout),
     };
     let status = error.as_ref().map(Error::status);
@@ -192,6 +290,11 @@ async fn subscription_page(
         .seller(&product.seller_id)
         .await?
         .ok_or(Error::NotFound("seller"))?;
+    let open = latest.state != SubscriptionState::Canceled.as_str();
+    let pending = match open {
+        true => pending_change(state, user, &product, &seller.company_name).await?,
+        false => None,
+    };
     let view = ProductView::load(state, product).await?;
     let pricing = pricing_table(state, &view.price).await?;
     let date = |at: i64| tollgate_store::instant(at).format("%B %-d, %Y").to_string();
@@ -207,11 +310,12 @@ async fn subscription_page(
             .unwrap_or_else(|| seller.public_contact.clone()),
         company_name: seller.company_name,
         pricing,
-        open: latest.state != SubscriptionState::Canceled.as_str(),
+        open,
         state: latest.state.clone(),
         since: date(latest.created_at),
         canceled_on: latest.canceled_at.map(date),
         notice,
         error,
+        pending,
     })
 }

@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/billing", get(billing::page))
         .route("/billing/subscriptions/{code}", get(billing::subscription))
         .route("/billing/subscriptions/{code}/cancel", post(billing::cancel))
+        .route(
+            "/billing/price-changes/{code}/accept",
+            post(billing::accept_price_change),
+        )
         .route("/billing/statements", get(statement::pick))
         .route("/billing/statements/{month}", get(statement::page))
         .route("/seller", get(seller::console))

@@ -1,21 +1,18 @@
 //! The purchase pipeline's pages (reference 4.1): product details with the amount due today, Place your order,
 //! and the confirmation with the activation key and the link to the seller's site.
 
-use std::collections::HashMap;
-
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use tollgate_domain::Money;
-use tollgate_domain::pricing::{CUSTOM_PREFIX, PriceSchedule, Tier};
 
 use super::{Layout, error_page, render, render_with};
 use crate::error::Error;
 use crate::http::auth::{User, Visitor, url_encode};
 use crate::http::form::PageForm;
 use crate::services::activation::IssuedActivationKey;
-use crate::services::products;
+use crate::services::price_table::pricing_table;
 use crate::services::purchase::{self, Offer, OrderResult, PaymentStatus, describe_card};
 use crate::state::AppState;
 
@@ -136,66 +133,6 @@ async fn page_for_offer(
         already_subscribed,
         message,
     })
-}
-
-/// The pricing table: fees, usage tiers in their units, hourly prices per configuration.
-pub(super) async fn pricing_table(state: &AppState, schedule: &PriceSchedule) -> Result<Vec<(String, String)>, Error> {
-    let units: HashMap<String, String> = products::dimensions(state)
-        .await?
-        .into_iter()
-        .map(|d| (d.name, d.unit))
-        .collect();
-    Ok(pricing_rows(schedule, &units))
-}
-
-fn pricing_rows(schedule: &PriceSchedule, units: &HashMap<String, String>) -> Vec<(String, String)> {
-    let pricing = &schedule.pricing;
-    let mut rows = vec![
-        ("One-time fee".to_owned(), format!("${}", pricing.signup_fee)),
-        ("Monthly fee".to_owned(), format!("${} a month", pricing.monthly_fee)),
-    ];
-    for usage in &pricing.usage {
-        // Platform dimensions have the operator's unit; a seller's own dimension is counted in its own units.
-        let (label, unit) = match units.get(&usage.dimension) {
-            Some(unit) => (format!("{} ({unit})", usage.dimension), unit.clone()),
-            None => (
-                usage.dimension.trim_start_matches(CUSTOM_PREFIX).replace('_', " "),
-                "unit".to_owned(),
-            ),
-        };
-        rows.push((label, describe_tiers(&usage.tiers, &unit)));
-    }
-    for c in &schedule.configurations {
-        rows.push((
-            format!("{} {} {}", c.region, c.environment, c.instance_type),
-            format!("${} an hour", c.hourly_price),
-        ));
-    }
-    rows
-}
-
-fn describe_tiers(tiers: &[Tier], unit: &str) -> String {
-    if let [only] = tiers {
-        return format!("${} per {unit}", only.unit_price);
-    }
-    let mut from = rust_decimal::Decimal::ZERO;
-    tiers
-        .iter()
-        .map(|t| {
-            let text = match t.up_to {
-                Some(to) => format!(
-                    "${} per {unit} from {} to {}",
-                    t.unit_price,
-                    from.normalize(),
-                    to.normalize()
-                ),
-                None => format!("${} per {unit} above {}", t.unit_price, from.normalize()),
-            };
-            from = t.up_to.unwrap_or(from);
-            text
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 pub async fn order(
