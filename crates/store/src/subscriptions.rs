@@ -60,6 +60,8 @@ pub struct NewOrder<'a> {
     /// Months whose monthly fee this order's bill charges (R20).
     pub fee_months: &'a [String],
     pub emails: &'a [Email],
+    /// The pending active price change the customer accepts by ordering (R27).
+    pub accepts_price_change: Option<&'a str>,
 }
 
 /// How a cancellation settles the month's fee (R23, R10).
@@ -177,6 +179,17 @@ impl Store {
                     c.record_fee_charged(&s.id, month, &bill.bill.id).await?;
                 }
                 attempt = c.open_attempt(&bill.bill.id, s.created_at, None).await?;
+            }
+            if let Some(change) = order.accepts_price_change {
+                sqlx::query(
+                    "INSERT INTO price_change_acceptances (change_id, customer_id, accepted_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (change_id, customer_id) DO NOTHING",
+                )
+                .bind(change)
+                .bind(&s.customer_id)
+                .bind(s.created_at)
+                .execute(&mut *c)
+                .await?;
             }
             for email in order.emails {
                 c.insert_email(email).await?;

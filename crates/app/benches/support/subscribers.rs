@@ -68,6 +68,7 @@ pub async fn subscriber(
             bill: None,
             fee_months: &[],
             emails: &[],
+            accepts_price_change: None,
         })
         .await?;
     let identities = state

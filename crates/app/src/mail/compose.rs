@@ -19,9 +19,19 @@ pub struct SignupFacts {
     /// Set when a charge was due but declined.
     pub payment_pending: bool,
     pub monthly_fee: Money,
+    /// A price change pending at sign-up (R27).
+    pub price_change: Option<PriceChangeMention>,
     pub activate_url: String,
     pub billing_url: String,
     pub operator_name: String,
+}
+
+/// A pending price change as the sign-up e-mail mentions it.
+pub struct PriceChangeMention {
+    pub effective_on: String,
+    /// An active change, which the order accepted.
+    pub accepted: bool,
+    pub new_prices: Vec<(String, String)>,
 }
 
 #[derive(Template)]

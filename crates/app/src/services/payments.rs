@@ -405,14 +405,7 @@ async fn consequences_by_mail(
         let offer = purchase::offer_for_subscription(state, &subscription).await?;
         let charged = succeeded.then_some((now, Money::from_cents(bill.total_cents)));
         // Unique per subscription: composed after the first attempt only.
-        emails.push(purchase::signup_email(
-            state,
-            &offer,
-            customer,
-            &subscription,
-            charged,
-            !succeeded,
-        )?);
+        emails.push(purchase::signup_email(state, &offer, customer, &subscription, charged, !succeeded).await?);
     }
     if succeeded && bill.kind == BillKind::Monthly.as_str() {
         emails.push(monthly_bill_email(state, bill, lines, customer, now, catalogue).await?);

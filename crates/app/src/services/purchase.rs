@@ -16,9 +16,11 @@ use tollgate_store::subscriptions::{NewOrder, Subscription};
 use tollgate_store::{StoreError, millis, new_id};
 
 use crate::error::{Error, Result};
-use crate::mail::compose::{self, Moment, SignupFacts};
+use crate::mail::compose::{self, Moment, PriceChangeMention, SignupFacts};
 use crate::services::activation::{self, IssuedActivationKey};
 use crate::services::payments::{self, ChargeOutcome};
+use crate::services::price_changes::{self, Mode, Pending};
+use crate::services::price_table::pricing_table;
 use crate::services::products::ProductView;
 use crate::state::AppState;
 
@@ -28,6 +30,16 @@ pub struct Offer {
     pub seller: Seller,
     pub charge: SignupCharge,
     pub at: DateTime<Utc>,
+    /// A price change pending then: shown, and accepted by ordering when it is active (R27).
+    pub price_change: Option<Pending>,
+}
+
+impl Offer {
+    /// The pending change's id as the order form carries it ("" for none), so that an order placed on a page that
+    /// did not show a change never accepts one.
+    pub fn price_change_id(&self) -> &str {
+        self.price_change.as_ref().map_or("", |p| p.change.id.as_str())
+    }
 }
 
 impl Offer {
@@ -57,11 +69,13 @@ async fn offer_at(state: &AppState, product: Product, at: DateTime<Utc>) -> Resu
     let product = ProductView::load_at(state, product, at).await?;
     let pricing = &product.price.pricing;
     let charge = SignupCharge::at(pricing.signup_fee, pricing.monthly_fee, at);
+    let price_change = price_changes::pending(state, &product.product).await?;
     Ok(Offer {
         product,
         seller,
         charge,
         at,
+        price_change,
     })
 }
 
@@ -80,23 +94,34 @@ pub enum OrderResult {
     Placed(Confirmation),
     /// R8: the amount due changed since the page was shown; nothing was charged.
     AmountChanged(Box<Offer>),
+    /// A price change was scheduled or withdrawn since the page was shown (R27); nothing was charged.
+    PriceChangeChanged(Box<Offer>),
     NeedsPaymentMethod,
     /// R11: the customer has a pending or active subscription to this product already.
     AlreadySubscribed,
 }
 
-/// Places an order for `amount_shown`, the amount the customer saw (R8): signs the customer up, makes the activation
-/// key, and charges the sign-up bill at once (R10 when it is declined).
+/// What the customer saw when they ordered: the amount due (R8) and the pending price change, if any (R27).
+pub struct Shown<'a> {
+    pub amount_due: &'a str,
+    pub price_change: &'a str,
+}
+
+/// Places an order as the customer saw it: signs the customer up, makes the activation key, and charges the sign-up
+/// bill at once (R10 when it is declined). Ordering accepts a pending active price change (R27).
 pub async fn place_order(
     state: &AppState,
     customer: &Account,
     offering_code: &str,
-    amount_shown: &str,
+    shown: Shown<'_>,
 ) -> Result<OrderResult> {
     let offer = offer(state, offering_code).await?;
     let total = offer.charge.total();
-    if Money::parse_price(amount_shown.trim()).ok() != Some(total) {
+    if Money::parse_price(shown.amount_due.trim()).ok() != Some(total) {
         return Ok(OrderResult::AmountChanged(Box::new(offer)));
+    }
+    if shown.price_change != offer.price_change_id() {
+        return Ok(OrderResult::PriceChangeChanged(Box::new(offer)));
     }
     if !total.is_zero() && state.gateway.is_none() {
         return Err(Error::GatewayUnavailable);
@@ -143,7 +168,7 @@ pub async fn place_order(
     };
     let emails = match bill {
         Some(_) => vec![],
-        None => vec![signup_email(state, &offer, customer, &subscription, None, false)?],
+        None => vec![signup_email(state, &offer, customer, &subscription, None, false).await?],
     };
     let order = NewOrder {
         subscription: &subscription,
@@ -151,6 +176,11 @@ pub async fn place_order(
         bill: bill.as_ref(),
         fee_months: &fee_months,
         emails: &emails,
+        accepts_price_change: offer
+            .price_change
+            .as_ref()
+            .filter(|p| p.mode == Mode::Active)
+            .map(|p| p.change.id.as_str()),
     };
     let attempt = match state.store.place_order(order).await {
         Ok(attempt) => attempt,
@@ -233,7 +263,7 @@ fn signup_bill(offer: &Offer, customer: &Account, subscription: &Subscription) -
 }
 
 /// The "Your {product} Purchase" e-mail (CONTRACT section 11): with the charge when there was one (R9).
-pub fn signup_email(
+pub async fn signup_email(
     state: &AppState,
     offer: &Offer,
     customer: &Account,
@@ -253,6 +283,14 @@ pub fn signup_email(
         charged: charged.map(|(at, amount)| (at.format("%B %-d, %Y").to_string(), amount)),
         payment_pending,
         monthly_fee: offer.product.price.pricing.monthly_fee,
+        price_change: match &offer.price_change {
+            Some(pending) => Some(PriceChangeMention {
+                effective_on: pending.effective_on(),
+                accepted: pending.mode == Mode::Active,
+                new_prices: pricing_table(state, &pending.schedule).await?,
+            }),
+            None => None,
+        },
         activate_url: state.settings.url("/activate"),
         billing_url: state.settings.url(&format!("/billing?productCode={}", product.code)),
         operator_name: state.settings.operator_name.clone(),

@@ -283,6 +283,7 @@ async fn seed_customer(store: &tollgate_store::Store, product: &tollgate_store::
             bill: None,
             fee_months: &[],
             emails: &[],
+            accepts_price_change: None,
         })
         .await
         .unwrap();

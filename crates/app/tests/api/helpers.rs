@@ -521,11 +521,12 @@ impl Browser {
         let (status, html) = self.page(&format!("/purchase/{offering_code}")).await;
         assert_eq!(status, StatusCode::OK, "{html}");
         let amount = hidden_value(&html, "amount_due").expect("amount_due on the purchase page");
+        let change = hidden_value(&html, "price_change").expect("price_change on the purchase page");
         let token = csrf_token(&html).unwrap();
         let response = self
             .post_with_token(
                 &format!("/purchase/{offering_code}"),
-                &[("amount_due", &amount)],
+                &[("amount_due", &amount), ("price_change", &change)],
                 &token,
             )
             .await;
@@ -537,6 +538,7 @@ pub fn csrf_token(html: &str) -> Option<String> {
     hidden_value(html, "csrf_token")
 }
 
+/// The value of a form's input by name (hidden or not).
 pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker)? + marker.len();

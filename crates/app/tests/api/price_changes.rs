@@ -14,6 +14,8 @@ on_both_backends!(
     a_withdrawn_change_never_applies_and_its_customers_are_told,
     a_mid_month_decrease_is_refunded_at_its_instant,
     a_mid_month_increase_is_on_the_next_bill_and_usage_is_split_at_the_instant,
+    customers_who_subscribe_while_a_change_is_pending_are_told_or_accept_by_ordering,
+    the_console_schedules_shows_and_withdraws_a_change,
 );
 
 /// AS-13's new price: 12.00 a month, storage at 0.25 a GB-Month.
@@ -563,5 +565,144 @@ async fn a_mid_month_increase_is_on_the_next_bill_and_usage_is_split_at_the_inst
             "Backup Pro: monthly fee for September 2027".into()
         )]
     );
+    app.finish().await;
+}
+
+async fn customers_who_subscribe_while_a_change_is_pending_are_told_or_accept_by_ordering(backend: Backend) {
+    let app = TestApp::starting(backend, "2027-06-01T00:00:00Z").await;
+    let seller = app.create_seller("seller@example.com").await;
+    let passive = app.create_product(&seller, as2_pricing()).await;
+    let active = app.create_product(&seller, as2_pricing()).await;
+    let (status, _) = schedule(
+        &app,
+        &seller,
+        &passive,
+        change("2027-07-01T00:00:00Z", "passive", as13_new_pricing()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = schedule(
+        &app,
+        &seller,
+        &active,
+        change("2027-07-01T00:00:00Z", "active", as13_new_pricing()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    app.set_clock("2027-06-16T00:00:00Z").await;
+    let ann = app.customer("ann@example.com", Some(CARD)).await;
+    let (_, page) = ann
+        .page(&format!("/purchase/{}", passive["offering_code"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        element_attr(&page, "upcoming-price", "data-authorization").as_deref(),
+        Some("passive")
+    );
+    assert!(page.contains("$12.00 a month"), "{page}");
+    // Today's charge is at today's price: 5.00 + 10.00 × 15/30.
+    assert_eq!(element_text(&page, "amount-due").as_deref(), Some("$10.00"));
+    let (status, html) = ann.buy(passive["offering_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let signup = email_with(&app.emails_to("ann@example.com").await, "Your Backup Pro Purchase").to_owned();
+    assert!(
+        signup.contains("changes on July 1, 2027") && signup.contains("Monthly fee: $12.00 a month"),
+        "{signup}"
+    );
+
+    // An active change is accepted by ordering.
+    let (_, page) = ann
+        .page(&format!("/purchase/{}", active["offering_code"].as_str().unwrap()))
+        .await;
+    assert!(page.contains("By ordering you accept the new price"), "{page}");
+    let (status, html) = ann.buy(active["offering_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(
+        product_now(&app, &seller, &active).await["pending_price_change"]["accepted_count"],
+        1
+    );
+
+    // An order from a page that did not show the pending change is refused, and nothing is charged.
+    let bob = app.customer("bob@example.com", Some(CARD)).await;
+    let offering = active["offering_code"].as_str().unwrap();
+    let (_, page) = bob.page(&format!("/purchase/{offering}")).await;
+    let token = csrf_token(&page).unwrap();
+    let response = bob
+        .post_with_token(
+            &format!("/purchase/{offering}"),
+            &[("amount_due", "10.00"), ("price_change", "")],
+            &token,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(app.bills_of("bob@example.com").await.is_empty());
+
+    app.set_clock("2027-07-01T00:00:00Z").await;
+    let emails = app.emails_to("ann@example.com").await;
+    assert_eq!(
+        count_of(&emails, "Price Change in Effect for Backup Pro"),
+        2,
+        "{:?}",
+        subjects(&emails)
+    );
+    assert_eq!(count_of(&emails, "Your Backup Pro Subscription Has Been Canceled"), 0);
+    let bills = app.bills_of("ann@example.com").await;
+    let july = monthly_bills(&bills)[0];
+    assert_eq!(july["total"], "24.00", "both at the new fee");
+    app.finish().await;
+}
+
+async fn the_console_schedules_shows_and_withdraws_a_change(backend: Backend) {
+    let app = TestApp::starting(backend, "2027-06-20T10:00:00Z").await;
+    let key = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&key, as2_pricing()).await;
+    let code = product["product_code"].as_str().unwrap();
+    subscribed(&app, &key, &product, "ann@example.com").await;
+    let seller = app.browser();
+    seller
+        .submit("/login", &[("email", "seller@example.com"), ("password", PASSWORD)])
+        .await;
+    let path = format!("/seller/products/{code}/price-change");
+    let (status, page) = seller.page(&path).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        hidden_value(&page, "monthly_fee").as_deref(),
+        Some("10.00"),
+        "the form starts at today's price"
+    );
+    let usage = serde_json::to_string(&as13_new_pricing()["usage"]).unwrap();
+    let mut fields = vec![
+        ("effective_on", "2027-07-01"),
+        ("authorization", "passive"),
+        ("signup_fee", "5.00"),
+        ("monthly_fee", "12.00"),
+        ("usage", usage.as_str()),
+        ("message", ""),
+    ];
+    let response = seller.submit(&path, &fields).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.unwrap().contains("14 days"));
+    fields[1] = ("authorization", "active");
+    let response = seller.submit(&path, &fields).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert_eq!(
+        element_attr(&page, "pending-change", "data-authorization").as_deref(),
+        Some("active")
+    );
+    assert_eq!(element_text(&page, "accepted-count").as_deref(), Some("0"));
+    assert_eq!(
+        product_now(&app, &key, &product).await["pending_price_change"]["pricing"]["monthly_fee"],
+        "12.00"
+    );
+    let (_, console) = seller.page("/seller").await;
+    assert!(console.contains("active from July 1, 2027 · 0 accepted"), "{console}");
+
+    let response = seller.submit(&format!("{path}/withdraw"), &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("id=\"price-change-form\""));
+    let emails = app.emails_to("ann@example.com").await;
+    assert_eq!(count_of(&emails, "Price Change for Backup Pro"), 1);
+    assert_eq!(count_of(&emails, "Price Change Canceled for Backup Pro"), 1);
     app.finish().await;
 }

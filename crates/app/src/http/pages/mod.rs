@@ -6,6 +6,7 @@ mod billing;
 mod chart;
 mod mailbox;
 mod payment_method;
+mod price_change;
 mod purchase;
 mod seller;
 mod statement;
@@ -54,6 +55,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/seller/products/{code}",
             get(seller::edit_product_page).post(seller::update_product),
+        )
+        .route(
+            "/seller/products/{code}/price-change",
+            get(price_change::page).post(price_change::schedule),
+        )
+        .route(
+            "/seller/products/{code}/price-change/withdraw",
+            post(price_change::withdraw),
         )
         .route("/dev/mailbox", get(mailbox::page))
         .fallback(not_found)

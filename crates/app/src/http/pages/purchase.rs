@@ -12,8 +12,9 @@ use crate::error::Error;
 use crate::http::auth::{User, Visitor, url_encode};
 use crate::http::form::PageForm;
 use crate::services::activation::IssuedActivationKey;
+use crate::services::price_changes::Mode;
 use crate::services::price_table::pricing_table;
-use crate::services::purchase::{self, Offer, OrderResult, PaymentStatus, describe_card};
+use crate::services::purchase::{self, Offer, OrderResult, PaymentStatus, Shown, describe_card};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -34,6 +35,15 @@ struct PurchasePage {
     requires_card: bool,
     already_subscribed: bool,
     message: Option<String>,
+    price_change: Option<UpcomingPrice>,
+}
+
+/// A pending price change as the purchase page shows it (R27).
+struct UpcomingPrice {
+    id: String,
+    effective_on: String,
+    active: bool,
+    pricing: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -102,6 +112,15 @@ async fn page_for_offer(
         .await?
         .is_some();
     let pricing = pricing_table(state, &offer.product.price).await?;
+    let price_change = match &offer.price_change {
+        Some(pending) => Some(UpcomingPrice {
+            id: pending.change.id.clone(),
+            effective_on: pending.effective_on(),
+            active: pending.mode == Mode::Active,
+            pricing: pricing_table(state, &pending.schedule).await?,
+        }),
+        None => None,
+    };
     let product = &offer.product.product;
     let mut breakdown = Vec::new();
     if !offer.charge.signup_fee.is_zero() {
@@ -132,6 +151,7 @@ async fn page_for_offer(
         requires_card: offer.requires_payment_method(),
         already_subscribed,
         message,
+        price_change,
     })
 }
 
@@ -151,7 +171,11 @@ pub async fn order(
             }
         }
     };
-    match purchase::place_order(&state, &user.account, &offering, form.get("amount_due")).await {
+    let shown = Shown {
+        amount_due: form.get("amount_due"),
+        price_change: form.get("price_change"),
+    };
+    match purchase::place_order(&state, &user.account, &offering, shown).await {
         Ok(OrderResult::Placed(confirmation)) => {
             let declined = matches!(confirmation.payment, PaymentStatus::Declined);
             render(Confirmation::new(layout, confirmation.key, true, declined))
@@ -161,6 +185,13 @@ pub async fn order(
                 "The amount due changed to ${} since the page was shown. Nothing was charged; please check and order again.",
                 offer.charge.total()
             );
+            match page_for_offer(&state, &user, *offer, layout.clone(), Some(message)).await {
+                Ok(page) => render_with(StatusCode::CONFLICT, page),
+                Err(error) => error_page(error, layout),
+            }
+        }
+        Ok(OrderResult::PriceChangeChanged(offer)) => {
+            let message = "The seller changed the upcoming price since the page was shown. Nothing was charged; please check and order again.".to_owned();
             match page_for_offer(&state, &user, *offer, layout.clone(), Some(message)).await {
                 Ok(page) => render_with(StatusCode::CONFLICT, page),
                 Err(error) => error_page(error, layout),

@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::http::auth::{User, Visitor};
 use crate::http::form::PageForm;
 use crate::services::activity::{self, ProductActivity};
+use crate::services::price_changes;
 use crate::services::products::{self, ProductView};
 use crate::services::sellers::{self, SellerProfile};
 use crate::state::AppState;
@@ -42,6 +43,8 @@ struct ProductRow {
     code: String,
     purchase_url: String,
     token: String,
+    /// The pending price change, in a few words.
+    price_change: Option<String>,
 }
 
 #[derive(Template)]
@@ -128,7 +131,18 @@ async fn console_page(state: &AppState, seller: &Seller, layout: Layout, outcome
     };
     let load = async {
         let keys = state.store.api_keys(&seller.id).await?;
-        let products = products::list(state, seller).await?;
+        let mut products = Vec::new();
+        for view in products::list(state, seller).await? {
+            let pending = price_changes::pending(state, &view.product).await?.map(|p| {
+                format!(
+                    "{} from {} · {} accepted",
+                    p.mode.as_str(),
+                    p.effective_on(),
+                    p.accepted.len()
+                )
+            });
+            products.push((view, pending));
+        }
         let (balance, history) = sellers::transactions(state, seller).await?;
         let month = Month::of(state.now().await?);
         let activity = activity::activity(state, seller, month).await?;
@@ -155,12 +169,13 @@ async fn console_page(state: &AppState, seller: &Seller, layout: Layout, outcome
                 .collect(),
             products: products
                 .into_iter()
-                .map(|v: ProductView| ProductRow {
+                .map(|(v, price_change): (ProductView, Option<String>)| ProductRow {
                     kind: v.kind.as_str().to_owned(),
                     purchase_url: v.purchase_url,
                     name: v.product.name,
                     code: v.product.code,
                     token: v.product.token,
+                    price_change,
                 })
                 .collect(),
             balance,
@@ -203,7 +218,7 @@ pub async fn join(State(state): State<AppState>, user: User, form: PageForm) -> 
 }
 
 /// The signed-in seller; anyone else is sent to the console's first page.
-async fn require_seller(state: &AppState, user: &User, layout: &Layout) -> Result<Seller, Response> {
+pub(super) async fn require_seller(state: &AppState, user: &User, layout: &Layout) -> Result<Seller, Response> {
     match seller_of(state, user).await {
         Ok(Some(seller)) => Ok(seller),
         Ok(None) => Err(Redirect::to("/seller").into_response()),
@@ -311,7 +326,7 @@ fn fields_of(form: &PageForm) -> ProductFields {
 }
 
 /// A JSON list typed into a textarea; empty means none.
-fn json_list(field: &str, text: &str) -> Result<Value, Error> {
+pub(super) fn json_list(field: &str, text: &str) -> Result<Value, Error> {
     if text.trim().is_empty() {
         return Ok(json!([]));
     }
