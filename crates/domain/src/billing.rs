@@ -23,9 +23,10 @@ impl BillStatus {
     }
 }
 
-/// The month whose activity a bill line charges (R19, R29): a usage line's month of usage (its bill's period unless
-/// it is late, R14); a fee or reduction on a 1st's bill that 1st's month, charged in advance; any other line its
-/// bill's period, the month it was issued in. `None` for a month that does not parse.
+/// The month whose activity a bill line charges (R19, R29): the month the line names when it names one (a usage
+/// line's month of usage, late ones included (R14), or the month a price change's fee difference covers, R26); any
+/// other usage line its bill's period; a fee or reduction on a 1st's bill that 1st's month, charged in advance; any
+/// other line its bill's period, the month it was issued in. `None` for a month that does not parse.
 pub fn activity_month(
     bill_kind: &str,
     period: &str,
@@ -33,8 +34,11 @@ pub fn activity_month(
     line_kind: &str,
     usage_month: Option<&str>,
 ) -> Option<Month> {
+    if let Some(month) = usage_month {
+        return month.parse().ok();
+    }
     if line_kind == LineKind::Usage.as_str() {
-        return usage_month.unwrap_or(period).parse().ok();
+        return period.parse().ok();
     }
     if bill_kind == BillKind::Monthly.as_str() {
         return Some(issued_in);

@@ -41,7 +41,8 @@ pub struct BillLine {
     pub quantity: Option<String>,
     pub amount_cents: i64,
     pub description: String,
-    /// For a usage line: the month of the usage it charges (R14, R19).
+    /// The month of activity the line charges when it is not the bill's own: a usage line's month of usage
+    /// (R14, R19), or the month a price change's fee increase covers (R26).
     pub usage_month: Option<String>,
 }
 

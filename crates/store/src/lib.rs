@@ -25,6 +25,7 @@ pub mod payments;
 mod point_read;
 pub mod price_changes;
 pub mod products;
+pub mod reports;
 pub mod sellers;
 pub mod settlement;
 pub mod subscriptions;

@@ -11,6 +11,7 @@ use crate::{Result, Store, StoreError, read, write};
 pub struct SettlementLine {
     pub customer_id: String,
     pub product_id: String,
+    pub subscription_id: String,
     pub seller_id: String,
     pub bill_kind: String,
     pub period: String,
@@ -18,6 +19,8 @@ pub struct SettlementLine {
     pub status: String,
     pub kind: String,
     pub usage_month: Option<String>,
+    pub dimension: Option<String>,
+    pub quantity: Option<String>,
     pub amount_cents: i64,
 }
 
@@ -26,6 +29,7 @@ pub struct SettlementLine {
 pub struct SettlementUsage {
     pub customer_id: String,
     pub product_id: String,
+    pub subscription_id: String,
     pub seller_id: String,
     pub month: String,
     pub dimension: String,
@@ -48,8 +52,8 @@ impl Store {
     /// of one seller's products only when `seller_id` is given.
     pub async fn settlement_lines(&self, since: i64, seller_id: Option<&str>) -> Result<Vec<SettlementLine>> {
         let sql = format!(
-            "SELECT b.customer_id, l.product_id, p.seller_id, b.kind AS bill_kind, b.period, b.issued_at, b.status,
-                    l.kind, l.usage_month, l.amount_cents
+            "SELECT b.customer_id, l.product_id, l.subscription_id, p.seller_id, b.kind AS bill_kind, b.period,
+                    b.issued_at, b.status, l.kind, l.usage_month, l.dimension, l.quantity, l.amount_cents
              FROM bill_lines l JOIN bills b ON b.id = l.bill_id JOIN products p ON p.id = l.product_id
              WHERE b.issued_at >= $1 AND b.status <> 'void'{}
              ORDER BY b.customer_id, l.product_id",
@@ -73,7 +77,7 @@ impl Store {
         seller_id: Option<&str>,
     ) -> Result<Vec<SettlementUsage>> {
         let sql = format!(
-            "SELECT u.customer_id, u.product_id, p.seller_id, u.month, u.dimension, u.quantity
+            "SELECT u.customer_id, u.product_id, u.subscription_id, p.seller_id, u.month, u.dimension, u.quantity
              FROM usage_daily u JOIN products p ON p.id = u.product_id
              WHERE u.month >= $1 AND u.month <= $2{}",
             seller_clause(seller_id, 3)

@@ -17,6 +17,7 @@ pub mod price_changes;
 pub mod price_table;
 pub mod products;
 pub mod purchase;
+pub mod reports;
 pub mod sellers;
 pub mod settlement;
 pub mod statement;

@@ -375,13 +375,10 @@ async fn bill_for(
         // R26: a mid-month increase, on the first bill after it.
         for owed in owes.differences.iter().filter(|d| d.product_id == product_id) {
             let amount = Money::from_cents(owed.amount_cents);
-            lines.push(fee_line(
-                &id,
-                &owed.subscription_id,
-                product_id,
-                amount,
-                owed.description.clone(),
-            ));
+            let mut line = fee_line(&id, &owed.subscription_id, product_id, amount, owed.description.clone());
+            // It covers the month the change took effect in, the period: a change on a 1st makes no difference.
+            line.usage_month = Some(period.to_string());
+            lines.push(line);
             differences.push((owed.subscription_id.clone(), owed.change_id.clone()));
         }
         let of_product: Vec<&CustomerUsage> = owes

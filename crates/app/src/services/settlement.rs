@@ -191,7 +191,7 @@ pub async fn settle(state: &AppState, at: DateTime<Utc>) -> Result<()> {
 }
 
 /// The base cost per unit of each dimension at the end of `month` (R31).
-async fn base_costs(state: &AppState, month: Month) -> Result<HashMap<String, Decimal>> {
+pub(crate) async fn base_costs(state: &AppState, month: Month) -> Result<HashMap<String, Decimal>> {
     let end = millis(month.next().start()) - 1;
     let mut costs = HashMap::new();
     for dimension in state.store.dimensions(end).await? {

@@ -15,4 +15,5 @@ mod openapi;
 mod price_changes;
 mod products;
 mod purchase;
+mod reports;
 mod sellers;

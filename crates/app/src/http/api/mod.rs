@@ -5,6 +5,7 @@ mod instances;
 mod license;
 mod list;
 mod products;
+pub(crate) mod reports;
 mod seller;
 mod usage;
 
@@ -38,6 +39,10 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(seller::transactions))
         .routes(routes!(seller::withdraw))
         .routes(routes!(seller::activity))
+        .routes(routes!(reports::subscriptions))
+        .routes(routes!(reports::revenue))
+        .routes(routes!(reports::usage))
+        .routes(routes!(reports::transactions))
         .routes(routes!(instances::attach_image))
         .routes(routes!(instances::launch))
         .routes(routes!(instances::terminate))

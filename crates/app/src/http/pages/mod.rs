@@ -8,6 +8,7 @@ mod mailbox;
 mod payment_method;
 mod price_change;
 mod purchase;
+mod reports;
 mod seller;
 mod statement;
 
@@ -64,6 +65,9 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/seller/products/{code}/price-change/withdraw",
             post(price_change::withdraw),
         )
+        .route("/seller/reports/revenue", get(reports::revenue))
+        .route("/seller/reports/usage", get(reports::usage))
+        .route("/seller/transactions.csv", get(reports::transactions))
         .route("/dev/mailbox", get(mailbox::page))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, super::csrf::ensure_token))

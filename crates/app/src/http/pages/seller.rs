@@ -17,6 +17,7 @@ use crate::http::form::PageForm;
 use crate::services::activity::{self, ProductActivity};
 use crate::services::price_changes;
 use crate::services::products::{self, ProductView};
+use crate::services::reports::{self, SubscriptionReport};
 use crate::services::sellers::{self, SellerProfile};
 use crate::state::AppState;
 
@@ -61,6 +62,9 @@ struct ConsolePage {
     month_name: String,
     activity: Vec<ProductActivity>,
     revenue_chart: String,
+    subscriptions: SubscriptionReport,
+    /// The latest month whose revenue and usage reports are out (R32).
+    latest_report: String,
 }
 
 /// The values of the product form, as typed.
@@ -116,6 +120,15 @@ pub async fn console(State(state): State<AppState>, user: User, visitor: Visitor
 /// Months of revenue in the console's chart: the current one and the eleven before it.
 const CHART_MONTHS: u32 = 12;
 
+/// The latest month whose reports are out at `now`: the previous one from the 15th, else the one before.
+fn latest_report(now: chrono::DateTime<chrono::Utc>) -> Month {
+    let previous = Month::of(now).previous();
+    match now >= reports::available_from(previous) {
+        true => previous,
+        false => previous.previous(),
+    }
+}
+
 /// What a form on the console did, shown at its top.
 enum Outcome {
     None,
@@ -147,10 +160,22 @@ async fn console_page(state: &AppState, seller: &Seller, layout: Layout, outcome
         let month = Month::of(state.now().await?);
         let activity = activity::activity(state, seller, month).await?;
         let revenue = activity::revenue_by_month(state, seller, month, CHART_MONTHS).await?;
-        Ok::<_, Error>((keys, products, balance, history, month, activity, revenue))
+        let subscriptions = reports::subscriptions(state, seller, None).await?;
+        Ok::<_, Error>((
+            keys,
+            products,
+            balance,
+            history,
+            month,
+            activity,
+            revenue,
+            subscriptions,
+        ))
     };
     match load.await {
-        Ok((keys, products, balance, history, month, activity, revenue)) => render(ConsolePage {
+        Ok((keys, products, balance, history, month, activity, revenue, subscriptions)) => render(ConsolePage {
+            latest_report: latest_report(subscriptions.as_of).to_string(),
+            subscriptions,
             month_name: month.long_name(),
             activity,
             revenue_chart: chart::monthly_revenue(&revenue),
