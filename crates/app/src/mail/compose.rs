@@ -356,3 +356,288 @@ pub fn price_change(
         at,
     ))
 }
+
+/// Every e-mail of CONTRACT section 11, composed from facts: its subject, and the facts it must carry in both its
+/// text and its HTML. (The integration tests show each one composed by the work that causes it, in the outbox.)
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::state::Settings;
+
+    fn settings() -> Settings {
+        Settings {
+            public_url: "https://billing.example".into(),
+            operator_name: "Tollgate".into(),
+            mail_from: "billing@billing.example".into(),
+            fees: Default::default(),
+            operator_token: None,
+            demo: false,
+        }
+    }
+
+    fn at() -> Moment {
+        let instant = Utc.with_ymd_and_hms(2027, 7, 1, 0, 0, 0).unwrap();
+        Moment {
+            business: instant,
+            infra: instant,
+        }
+    }
+
+    fn cents(cents: i64) -> Money {
+        Money::from_cents(cents)
+    }
+
+    /// The subject, and each fact in both bodies (in the HTML as its escaped text reads).
+    fn carries(email: &Email, subject: &str, facts: &[&str]) {
+        assert_eq!(email.subject, subject);
+        assert_eq!(email.state, "pending", "composed into the outbox, to be sent");
+        assert!(email.html_body.starts_with("<!doctype html>"), "{}", email.html_body);
+        let html = email.html_body.replace("&#38;", "&").replace("&#39;", "'");
+        for fact in facts {
+            assert!(
+                email.text_body.contains(fact),
+                "{fact:?} in the text:\n{}",
+                email.text_body
+            );
+            assert!(html.contains(fact), "{fact:?} in the HTML:\n{}", email.html_body);
+        }
+    }
+
+    #[test]
+    fn signup_names_the_seller_the_charge_and_the_pages() {
+        let facts = SignupFacts {
+            customer_name: "Ann".into(),
+            product_name: "Backup Pro".into(),
+            company_name: "Acme Software".into(),
+            support_contact: "help@acme.example".into(),
+            charged: Some(("June 17, 2027".into(), cents(967))),
+            payment_pending: false,
+            monthly_fee: cents(1000),
+            price_change: Some(PriceChangeMention {
+                effective_on: "August 1, 2027".into(),
+                accepted: false,
+                new_prices: vec![("Monthly fee".into(), "$12.00 a month".into())],
+            }),
+            activate_url: "https://billing.example/activate".into(),
+            billing_url: "https://billing.example/billing?productCode=ABCD1234".into(),
+            operator_name: "Tollgate".into(),
+        };
+        let email = signup("s1", "ann@example.com", &facts, at()).unwrap();
+        carries(
+            &email,
+            "Your Backup Pro Purchase",
+            &[
+                "Ann",
+                "Acme Software",
+                "help@acme.example",
+                "June 17, 2027",
+                "$9.67",
+                "$10.00 a month",
+                "https://billing.example/activate",
+                "https://billing.example/billing?productCode=ABCD1234",
+                "changes on",
+                "August 1, 2027",
+                "$12.00 a month",
+            ],
+        );
+        assert_eq!(email.unique_key, "signup:s1");
+    }
+
+    #[test]
+    fn billing_alert_names_the_amount_products_and_where_to_fix_the_card() {
+        let facts = AlertFacts {
+            customer_name: "Ann".into(),
+            amount: cents(1084),
+            products: vec!["Backup Pro".into(), "Photo Lab".into()],
+            period: "June 2027".into(),
+            payment_method_url: "https://billing.example/account/payment-method".into(),
+            billing_url: "https://billing.example/billing".into(),
+            operator_name: "Tollgate".into(),
+        };
+        let email = billing_alert(&settings(), "b1", 2, "ann@example.com", &facts, at()).unwrap();
+        carries(
+            &email,
+            "Billing Alert from Tollgate",
+            &[
+                "$10.84",
+                "Backup Pro, Photo Lab",
+                "June 2027",
+                "https://billing.example/account/payment-method",
+            ],
+        );
+        assert_eq!(email.unique_key, "billing-alert:b1:2", "one per failed attempt");
+    }
+
+    #[test]
+    fn monthly_bill_lists_each_product_with_its_seller() {
+        let facts = BillFacts {
+            customer_name: "Ann".into(),
+            charged_on: "July 1, 2027".into(),
+            amount: cents(1440),
+            period: "June 2027".into(),
+            products: vec![
+                BilledProduct {
+                    name: "Backup Pro".into(),
+                    company_name: "Acme Software".into(),
+                    support_contact: "help@acme.example".into(),
+                    amount: cents(1084),
+                },
+                BilledProduct {
+                    name: "Photo Lab".into(),
+                    company_name: "Lens & Co".into(),
+                    support_contact: "lens@example.com".into(),
+                    amount: cents(356),
+                },
+            ],
+            billing_url: "https://billing.example/billing".into(),
+            operator_name: "Tollgate".into(),
+        };
+        let email = monthly_bill(&settings(), "b1", "ann@example.com", &facts, at()).unwrap();
+        carries(
+            &email,
+            "Your Bill from Tollgate for June 2027",
+            &[
+                "July 1, 2027",
+                "$14.40",
+                "Backup Pro",
+                "$10.84",
+                "Acme Software",
+                "Photo Lab",
+                "$3.56",
+                "Lens & Co",
+                "lens@example.com",
+            ],
+        );
+    }
+
+    #[test]
+    fn cancellation_says_when_why_and_what_happens_to_the_money() {
+        let facts = CancellationFacts {
+            customer_name: "Ann".into(),
+            product_name: "Backup Pro".into(),
+            company_name: "Acme Software".into(),
+            support_contact: "help@acme.example".into(),
+            canceled_at: "July 20, 2027 at 23:59 UTC".into(),
+            reason: "You canceled it.".into(),
+            refund: Some(cents(355)),
+            reduction: None,
+            usage_billed_on: "August 1, 2027".into(),
+            purchase_url: "https://billing.example/purchase/OFFER123".into(),
+            billing_url: "https://billing.example/billing".into(),
+            operator_name: "Tollgate".into(),
+        };
+        let email = cancellation("s1", "ann@example.com", &facts, at()).unwrap();
+        carries(
+            &email,
+            "Your Backup Pro Subscription Has Been Canceled",
+            &[
+                "July 20, 2027 at 23:59 UTC",
+                "You canceled it.",
+                "$3.55",
+                "refunded",
+                "August 1, 2027",
+                "https://billing.example/purchase/OFFER123",
+            ],
+        );
+    }
+
+    fn price_change_facts(active: bool) -> PriceChangeFacts {
+        PriceChangeFacts {
+            customer_name: "Ann".into(),
+            product_name: "Backup Pro".into(),
+            company_name: "Acme Software".into(),
+            support_contact: "help@acme.example".into(),
+            effective_on: "July 21, 2027".into(),
+            active,
+            accepted: false,
+            new_prices: vec![
+                ("Monthly fee".into(), "$16.00 a month".into()),
+                ("storage.gb_month (GB-Month)".into(), "$0.25 per GB-Month".into()),
+            ],
+            message: Some("Storage costs us more this year.".into()),
+            refund: None,
+            reduction: None,
+            owed: None,
+            next_bill_on: "August 1, 2027".into(),
+            product_billing_url: "https://billing.example/billing/subscriptions/ABCD1234".into(),
+            operator_name: "Tollgate".into(),
+        }
+    }
+
+    #[test]
+    fn price_change_notices_give_the_date_the_new_price_and_the_sellers_message() {
+        let passive = price_change(
+            PriceChangeNotice::Scheduled,
+            "c1",
+            "s1",
+            "ann@example.com",
+            &price_change_facts(false),
+            at(),
+        )
+        .unwrap();
+        let facts = [
+            "Acme Software",
+            "July 21, 2027",
+            "$16.00 a month",
+            "$0.25 per GB-Month",
+            "Storage costs us more this year.",
+            "https://billing.example/billing/subscriptions/ABCD1234",
+        ];
+        carries(&passive, "Price Change for Backup Pro", &facts);
+        carries(&passive, "Price Change for Backup Pro", &["nothing you need to do"]);
+        assert_eq!(passive.unique_key, "price-change:c1:s1");
+        let active = price_change(
+            PriceChangeNotice::Scheduled,
+            "c1",
+            "s1",
+            "ann@example.com",
+            &price_change_facts(true),
+            at(),
+        )
+        .unwrap();
+        carries(&active, "Price Change for Backup Pro", &facts);
+        carries(
+            &active,
+            "Price Change for Backup Pro",
+            &["agree to the new price", "canceled"],
+        );
+    }
+
+    #[test]
+    fn a_change_in_effect_says_what_it_did_to_this_months_fee() {
+        let mut facts = price_change_facts(false);
+        facts.owed = Some(cents(213));
+        let email = price_change(PriceChangeNotice::InEffect, "c1", "s1", "ann@example.com", &facts, at()).unwrap();
+        carries(
+            &email,
+            "Price Change in Effect for Backup Pro",
+            &["July 21, 2027", "$16.00 a month", "$2.13", "August 1, 2027"],
+        );
+        assert_eq!(email.unique_key, "price-change-effective:c1:s1");
+        facts.owed = None;
+        facts.refund = Some(cents(390));
+        let email = price_change(PriceChangeNotice::InEffect, "c1", "s1", "ann@example.com", &facts, at()).unwrap();
+        carries(&email, "Price Change in Effect for Backup Pro", &["$3.90", "refunded"]);
+    }
+
+    #[test]
+    fn a_withdrawn_change_is_announced_as_not_happening() {
+        let email = price_change(
+            PriceChangeNotice::Withdrawn,
+            "c1",
+            "s1",
+            "ann@example.com",
+            &price_change_facts(true),
+            at(),
+        )
+        .unwrap();
+        carries(
+            &email,
+            "Price Change Canceled for Backup Pro",
+            &["Acme Software", "July 21, 2027", "will not happen"],
+        );
+        assert_eq!(email.unique_key, "price-change-withdrawn:c1:s1");
+    }
+}
