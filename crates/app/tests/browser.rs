@@ -171,7 +171,7 @@ async fn journey(browser: Client, purchase_url: String, billing_url: String, sit
     shots.take(&browser, "09-subscription").await;
     cancel.click().await.unwrap();
     // Canceled on June 17, day 17 of 30: 10.00 × 13/30 back.
-    let notice = wait_for(&browser, "canceled-notice").await.text().await.unwrap();
+    let notice = wait_for(&browser, "notice").await.text().await.unwrap();
     assert!(notice.contains("$4.33"), "{notice}");
     assert!(browser.find(Locator::Id("cancel-subscription")).await.is_err());
     shots.take(&browser, "10-canceled").await;
@@ -206,6 +206,87 @@ async fn journey(browser: Client, purchase_url: String, billing_url: String, sit
     assert_eq!(text_of(&browser, "statement-total").await, "$5.34");
     assert!(browser.find(Locator::Css("header.top")).await.is_err(), "no navigation");
     shots.take(&browser, "11-statement").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_accepts_an_active_price_change_on_the_billing_page() {
+    if std::env::var("TOLLGATE_E2E").as_deref() != Ok("1") {
+        eprintln!("TOLLGATE_E2E is not 1: the browser test is skipped");
+        return;
+    }
+    let driver = ChromeDriver::start();
+    let (browser, (app, product, key)) = tokio::join!(driver.connect(), async {
+        let app = TestApp::spawn(Backend::Sqlite).await;
+        let key = app.create_seller("seller@example.com").await;
+        let product = app.create_product(&key, contract_pricing()).await;
+        let customer = app.customer("casey@example.com", Some(helpers::CARD)).await;
+        let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{html}");
+        let mut pricing = contract_pricing();
+        pricing["monthly_fee"] = json!("12.00");
+        let path = format!(
+            "/api/v1/products/{}/price-changes",
+            product["product_code"].as_str().unwrap()
+        );
+        let change = json!({"effective_at": "2027-07-01T00:00:00Z", "authorization": "active", "pricing": pricing,
+                            "message": "New features, new price."});
+        let (status, body) = app.seller_call(&key, Method::POST, &path, Some(change)).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        (app, product, key)
+    });
+    let code = product["product_code"].as_str().unwrap().to_owned();
+    let login_then_billing = app.url(&format!("/login?next=%2Fbilling%3FproductCode%3D{code}"));
+    let accepting = tokio::spawn(accept_price_change(browser.clone(), login_then_billing)).await;
+    let _ = browser.close().await;
+    if let Err(failure) = accepting {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+    let (_, shown) = app
+        .seller_call(&key, Method::GET, &format!("/api/v1/products/{code}"), None)
+        .await;
+    assert_eq!(shown["pending_price_change"]["accepted_count"], 1, "{shown}");
+    app.finish().await;
+}
+
+/// Logs in and lands on the product's billing page, as the price change e-mail's link does, and accepts there.
+async fn accept_price_change(browser: Client, login_then_billing: String) {
+    let shots = Screenshots::new();
+    browser.goto(&login_then_billing).await.unwrap();
+    let submit = wait_for(&browser, "login-submit").await;
+    fill(&browser, "email", "casey@example.com").await;
+    fill(&browser, "password", helpers::PASSWORD).await;
+    submit.click().await.unwrap();
+    let notice = wait_for(&browser, "pending-price-change").await;
+    assert_eq!(
+        notice.attr("data-authorization").await.unwrap().as_deref(),
+        Some("active")
+    );
+    let text = notice.text().await.unwrap();
+    assert!(
+        text.contains("July 1, 2027") && text.contains("$12.00 a month"),
+        "{text}"
+    );
+    assert!(text.contains("New features, new price."), "{text}");
+    shots.take(&browser, "20-price-change").await;
+    browser
+        .find(Locator::Id("accept-price-change"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = wait_for(&browser, "price-change-accepted").await.text().await.unwrap();
+    assert!(accepted.contains("You have accepted the new price"), "{accepted}");
+    assert!(
+        browser.find(Locator::Id("accept-price-change")).await.is_err(),
+        "accepted once"
+    );
+    let notice = text_of(&browser, "notice").await;
+    assert!(
+        notice.contains("You accepted the new price, in effect from July 1, 2027"),
+        "{notice}"
+    );
+    shots.take(&browser, "21-price-change-accepted").await;
 }
 
 async fn wait_for(browser: &Client, id: &str) -> Element {
