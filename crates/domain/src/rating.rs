@@ -59,24 +59,90 @@ pub struct RatedLine {
     pub amount: Money,
 }
 
-/// The usage lines of one product's month: one per dimension the product prices and per configuration whose
-/// hours ran. Dimensions it does not price are rated at 0 for the customer (R17) and make no line.
-pub fn month_lines(schedule: &PriceSchedule, usage: &[UsageTotal]) -> Vec<RatedLine> {
-    usage.iter().filter_map(|u| rated(schedule, u, Decimal::ZERO)).collect()
-}
-
-/// Late usage lines (R14): each rated as if it had arrived in time, its tiers continuing from the month's usage
-/// that was billed (`in_time`).
-pub fn late_lines(schedule: &PriceSchedule, in_time: &[UsageTotal], late: &[UsageTotal]) -> Vec<RatedLine> {
-    late.iter()
+/// The lines of `usage` after the units of the same month in `before`, one per dimension the product prices and
+/// per configuration whose hours ran: a late line (R14) is rated as if it had arrived in time, its tiers
+/// continuing from the month's usage that was billed, and usage from a price change's day on continues from the
+/// usage before it (R26). Dimensions the product does not price are rated at 0 for the customer (R17) and make no
+/// line.
+pub fn lines_after(schedule: &PriceSchedule, before: &[UsageTotal], usage: &[UsageTotal]) -> Vec<RatedLine> {
+    usage
+        .iter()
         .filter_map(|u| {
-            let before = in_time
+            let before = before
                 .iter()
                 .find(|t| t.dimension == u.dimension && t.configuration == u.configuration)
                 .map_or(Decimal::ZERO, |t| t.quantity);
             rated(schedule, u, before)
         })
         .collect()
+}
+
+/// A price in force from a day of the month on: a price change takes effect at 00:00 of a day (R25).
+#[derive(Debug, Clone)]
+pub struct PriceFrom {
+    pub day: u32,
+    pub schedule: PriceSchedule,
+}
+
+/// The price in force on a day of the month: the last that took effect by then.
+pub fn price_on(prices: &[PriceFrom], day: u32) -> Option<&PriceFrom> {
+    prices.iter().rev().find(|p| p.day <= day).or(prices.first())
+}
+
+/// One day's usage of one dimension (and configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayUsage {
+    pub day: u32,
+    pub usage: UsageTotal,
+}
+
+/// A month's usage lines when its price changed during the month (R26): each price rates the usage of its own days
+/// in lines of its own, the tiers counting on from everything before (the month's usage billed already, `billed`,
+/// and the earlier prices' days). Each line comes with the index of its price and the days it covers.
+pub fn lines_by_price(prices: &[PriceFrom], days: &[DayUsage], billed: &[UsageTotal]) -> Vec<PricedLine> {
+    let mut before: Vec<UsageTotal> = billed.to_vec();
+    let mut lines = Vec::new();
+    for (i, price) in prices.iter().enumerate() {
+        let last_day = prices.get(i + 1).map_or(u32::MAX, |next| next.day - 1);
+        let mut part: Vec<UsageTotal> = Vec::new();
+        for day in days.iter().filter(|d| (price.day..=last_day).contains(&d.day)) {
+            add(&mut part, &day.usage);
+        }
+        part.sort_by(|a, b| (&a.dimension, &a.configuration).cmp(&(&b.dimension, &b.configuration)));
+        lines.extend(
+            lines_after(&price.schedule, &before, &part)
+                .into_iter()
+                .map(|line| PricedLine {
+                    price: i,
+                    days: price.day..=last_day,
+                    line,
+                }),
+        );
+        for total in &part {
+            add(&mut before, total);
+        }
+    }
+    lines
+}
+
+/// A usage line with the price that rated it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricedLine {
+    /// The index of the price in force.
+    pub price: usize,
+    /// The days of the month that price covers.
+    pub days: std::ops::RangeInclusive<u32>,
+    pub line: RatedLine,
+}
+
+fn add(totals: &mut Vec<UsageTotal>, usage: &UsageTotal) {
+    match totals
+        .iter_mut()
+        .find(|t| t.dimension == usage.dimension && t.configuration == usage.configuration)
+    {
+        Some(total) => total.quantity += usage.quantity,
+        None => totals.push(usage.clone()),
+    }
 }
 
 /// The line of `usage` after `before` units of the same month; `None` when the product does not price it.
@@ -165,7 +231,7 @@ mod tests {
             },
             configurations: Vec::new(),
         };
-        let lines = month_lines(&schedule, &[total("custom.exports", None, "123456.789")]);
+        let lines = lines_after(&schedule, &[], &[total("custom.exports", None, "123456.789")]);
         assert_eq!(lines[0].amount, Money::from_cents(123), "rounded once, on the line");
     }
 
@@ -198,8 +264,9 @@ mod tests {
 
     #[test]
     fn a_month_has_a_line_per_priced_dimension_and_configuration() {
-        let lines = month_lines(
+        let lines = lines_after(
             &machine_image(),
+            &[],
             &[
                 total("compute.hours.small", Some("us-east/linux/small"), "3"),
                 total("transfer.out_gb", None, "12"),
@@ -218,11 +285,38 @@ mod tests {
     }
 
     #[test]
+    fn a_change_during_the_month_rates_each_part_at_its_price_with_the_tiers_counting_on() {
+        let mut dearer = machine_image();
+        dearer.pricing.usage[0].tiers = vec![tier(Some("10"), "0.40"), tier(None, "0.30")];
+        let prices = [
+            PriceFrom {
+                day: 1,
+                schedule: machine_image(),
+            },
+            PriceFrom {
+                day: 21,
+                schedule: dearer,
+            },
+        ];
+        let day = |day, quantity| DayUsage {
+            day,
+            usage: total("transfer.out_gb", None, quantity),
+        };
+        let lines = lines_by_price(&prices, &[day(3, "6"), day(20, "2"), day(21, "4"), day(30, "1")], &[]);
+        let amounts: Vec<(usize, Money)> = lines.iter().map(|l| (l.price, l.line.amount)).collect();
+        // 8 GB before the 21st at 0.20; from it, 2 GB left in the first band at 0.40 and 3 more at 0.30.
+        assert_eq!(amounts, vec![(0, Money::from_cents(160)), (1, Money::from_cents(170))]);
+        assert_eq!(lines[1].days, 21..=u32::MAX);
+        assert_eq!(price_on(&prices, 20).unwrap().day, 1);
+        assert_eq!(price_on(&prices, 21).unwrap().day, 21);
+    }
+
+    #[test]
     fn late_lines_continue_from_the_usage_billed_in_time() {
         let schedule = machine_image();
         let in_time = [total("transfer.out_gb", None, "8")];
         let late = [total("transfer.out_gb", None, "4"), total("custom.unknown", None, "1")];
-        let lines = late_lines(&schedule, &in_time, &late);
+        let lines = lines_after(&schedule, &in_time, &late);
         // 2 GB left in the first band at 0.20, 2 more at 0.10.
         assert_eq!(lines.len(), 1);
         assert_eq!(lines[0].amount, Money::from_cents(60));

@@ -9,8 +9,7 @@ use rust_decimal::Decimal;
 use tollgate_domain::Money;
 use tollgate_domain::billing::{BillStatus, LineKind};
 use tollgate_domain::calendar::Month;
-use tollgate_domain::pricing::PriceSchedule;
-use tollgate_domain::rating::{UsageTotal, month_lines, unrounded};
+use tollgate_domain::rating::{DayUsage, PriceFrom, UsageTotal, lines_by_price, price_on, unrounded};
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_store::accounts::Account;
 use tollgate_store::bills::Bill;
@@ -20,7 +19,7 @@ use tollgate_store::usage::DailyUsage;
 use tollgate_store::{instant, millis};
 
 use crate::error::{Error, Result};
-use crate::services::products::ProductView;
+use crate::services::products::{self, ProductView};
 use crate::services::stored_decimal;
 use crate::state::AppState;
 
@@ -104,8 +103,9 @@ pub async fn month_to_date(state: &AppState, customer: &Account) -> Result<Month
             .product(&product_id)
             .await?
             .ok_or(Error::NotFound("product"))?;
+        let prices = products::prices_in(state, &product, month).await?;
         let view = ProductView::load_at(state, product, now).await?;
-        let (usage_rows, daily) = rate(&view.price, usage.iter().filter(|u| u.product_id == product_id), month)?;
+        let (usage_rows, daily) = rate(&prices, usage.iter().filter(|u| u.product_id == product_id), month)?;
         let usage_charges = usage_rows.iter().map(|u| u.charge).sum();
         let fees = lines
             .iter()
@@ -149,17 +149,19 @@ pub async fn month_to_date(state: &AppState, customer: &Account) -> Result<Month
 }
 
 /// The month's usage of one product per dimension (instance hours per configuration), rated as the monthly bill
-/// will rate it, and the charge each day added.
+/// will rate it (each day at the price in force that day, R26), and the charge each day added.
 fn rate<'u>(
-    price: &PriceSchedule,
+    prices: &[PriceFrom],
     days: impl Iterator<Item = &'u DailyUsage>,
     month: Month,
 ) -> Result<(Vec<DimensionUsage>, Vec<Decimal>)> {
     let mut daily = vec![Decimal::ZERO; month.days() as usize];
     let mut totals: BTreeMap<(String, Option<String>), Decimal> = BTreeMap::new();
+    let mut by_day = Vec::new();
     // Days come in order: each day's charge is what its usage adds at the month's tier position so far.
     for usage in days {
         let quantity = stored_decimal("usage quantity", &usage.quantity)?;
+        let day = u32::try_from(usage.day).map_err(anyhow::Error::from)?;
         let total = totals
             .entry((usage.dimension.clone(), usage.configuration.clone()))
             .or_default();
@@ -168,35 +170,30 @@ fn rate<'u>(
             configuration: usage.configuration.clone(),
             quantity,
         };
-        if let Some(charge) = unrounded(price, &day_usage, *total)
-            && let Some(day) = usize::try_from(usage.day - 1).ok().and_then(|d| daily.get_mut(d))
+        if let Some(price) = price_on(prices, day)
+            && let Some(charge) = unrounded(&price.schedule, &day_usage, *total)
+            && let Some(slot) = daily.get_mut(day as usize - 1)
         {
-            *day += charge;
+            *slot += charge;
         }
         *total += quantity;
+        by_day.push(DayUsage { day, usage: day_usage });
     }
-    let totals: Vec<UsageTotal> = totals
-        .into_iter()
-        .map(|((dimension, configuration), quantity)| UsageTotal {
-            dimension,
-            configuration,
-            quantity,
-        })
-        .collect();
-    let rated = month_lines(price, &totals);
+    let rated = lines_by_price(prices, &by_day, &[]);
     let usage = totals
         .into_iter()
-        .map(|total| {
+        .map(|((dimension, configuration), quantity)| {
             let charge = rated
                 .iter()
-                .find(|r| r.dimension == total.dimension && r.configuration == total.configuration)
-                .map_or(Money::ZERO, |r| r.amount);
+                .filter(|r| r.line.dimension == dimension && r.line.configuration == configuration)
+                .map(|r| r.line.amount)
+                .sum();
             DimensionUsage {
-                dimension: match &total.configuration {
-                    Some(configuration) => format!("{} ({configuration})", total.dimension),
-                    None => total.dimension,
+                dimension: match &configuration {
+                    Some(configuration) => format!("{dimension} ({configuration})"),
+                    None => dimension,
                 },
-                quantity: total.quantity,
+                quantity,
                 charge,
             }
         })

@@ -7,16 +7,14 @@
 //! transaction, and the attempt carries the bill's idempotency key to the gateway.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::RangeInclusive;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use tollgate_domain::Money;
 use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
 use tollgate_domain::calendar::Month;
-use tollgate_domain::pricing::{PriceSchedule, ProductKind};
-use tollgate_domain::rating::{RatedLine, UsageTotal, late_lines};
+use tollgate_domain::rating::{DayUsage, PriceFrom, RatedLine, UsageTotal, lines_by_price};
 use tollgate_domain::subscription::{CancelReason, SubscriptionState};
 use tollgate_store::accounts::Account;
 use tollgate_store::bills::{Bill, BillLine, BillLineView, NewBill};
@@ -24,12 +22,12 @@ use tollgate_store::monthly::{CustomerUsage, Issued, MonthlyBill};
 use tollgate_store::price_changes::FeeDifference;
 use tollgate_store::products::Product;
 use tollgate_store::subscriptions::Subscription;
-use tollgate_store::{StoreError, instant, millis, new_id};
+use tollgate_store::{StoreError, millis, new_id};
 
 use crate::error::{Error, Result};
 use crate::services::cancellation;
 use crate::services::payments;
-use crate::services::products::{ProductView, schedule_of};
+use crate::services::products::{self, ProductView};
 use crate::services::stored_decimal;
 use crate::state::AppState;
 
@@ -238,12 +236,6 @@ struct Priced {
     monthly_fee: Money,
 }
 
-/// A price in force from a day of the month on: a price change takes effect at 00:00 of a day (R25).
-struct PriceFrom {
-    day: i64,
-    schedule: PriceSchedule,
-}
-
 impl Prices {
     async fn of(&mut self, state: &AppState, product_id: &str, at: DateTime<Utc>) -> Result<Arc<Priced>> {
         if let Some(priced) = self.products.get(product_id) {
@@ -255,8 +247,8 @@ impl Prices {
             .await?
             .ok_or(Error::NotFound("product"))?;
         let period = Month::of(at).previous();
-        let usage = prices_in(state, &product, period).await?;
-        let late = prices_in(state, &product, period.previous()).await?;
+        let usage = products::prices_in(state, &product, period).await?;
+        let late = products::prices_in(state, &product, period.previous()).await?;
         let monthly_fee = ProductView::load_at(state, product.clone(), at)
             .await?
             .price
@@ -296,29 +288,6 @@ impl Prices {
             })
             .collect()
     }
-}
-
-/// The prices of a product in force during a month, each from its first day.
-async fn prices_in(state: &AppState, product: &Product, month: Month) -> Result<Vec<PriceFrom>> {
-    let kind = ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
-    let versions = state
-        .store
-        .prices_during(&product.id, millis(month.start()), millis(month.next().start()))
-        .await?;
-    versions
-        .iter()
-        .enumerate()
-        .map(|(i, version)| {
-            Ok(PriceFrom {
-                day: if i == 0 {
-                    1
-                } else {
-                    i64::from(instant(version.effective_at).day())
-                },
-                schedule: schedule_of(kind, version)?,
-            })
-        })
-        .collect()
 }
 
 /// What a customer owes at the run besides usage: the new month's fees and fee increases of price changes.
@@ -394,7 +363,7 @@ async fn bill_for(
         }
         let earlier = period.previous();
         if of_product.iter().any(|u| u.late && u.month == earlier.to_string()) {
-            let billed = totals(&of_product, &earlier.to_string(), false, 1..=31)?.totals;
+            let billed = month_totals(&of_product, earlier, false)?;
             for (rated, subscription, when) in usage_lines(&priced.late, &of_product, earlier, true, &billed)? {
                 let when = format!("late usage for {}{when}", earlier.long_name());
                 lines.push(usage_line(
@@ -444,9 +413,9 @@ async fn bill_for(
     }))
 }
 
-/// One product's usage lines for a month, each price in force rating the usage of its days (R26: the old price
-/// before a change, the new one from its day, tiers continuing across them), after `billed` units of the month
-/// billed already (R14). Each line comes with its subscription and, when a change split the month, which part it is.
+/// One product's usage lines for a month, each price in force rating the usage of its days (R26), after `billed`
+/// units of the month billed already (R14). Each line comes with its subscription (that of the latest usage it
+/// charges: a cancel and resubscribe bills the later one) and, when a change split the month, which part it is.
 fn usage_lines(
     prices: &[PriceFrom],
     usage: &[&CustomerUsage],
@@ -454,81 +423,69 @@ fn usage_lines(
     late: bool,
     billed: &[UsageTotal],
 ) -> Result<Vec<(RatedLine, String, String)>> {
-    let mut before: Vec<UsageTotal> = billed.to_vec();
-    let mut lines = Vec::new();
-    for (i, price) in prices.iter().enumerate() {
-        let until = prices.get(i + 1).map_or(31, |next| next.day - 1);
-        let part = totals(usage, &month.to_string(), late, price.day..=until)?;
-        let when = match (i, prices.len()) {
-            (_, 1) => String::new(),
-            (0, _) => format!(" before {} (earlier price)", day_of(month, until + 1)),
-            _ => format!(" from {} (new price)", day_of(month, price.day)),
-        };
-        for rated in late_lines(&price.schedule, &before, &part.totals) {
-            let subscription = part.subscription(&rated).to_owned();
-            lines.push((rated, subscription, when.clone()));
-        }
-        for total in part.totals {
-            match before
-                .iter_mut()
-                .find(|b| b.dimension == total.dimension && b.configuration == total.configuration)
-            {
-                Some(b) => b.quantity += total.quantity,
-                None => before.push(total),
-            }
-        }
-    }
-    Ok(lines)
-}
-
-/// One product's usage of a month added up per dimension and configuration, with the subscription each total
-/// belongs to (the latest, when a cancel and resubscribe split the month).
-struct Totals {
-    totals: Vec<UsageTotal>,
-    subscriptions: Vec<String>,
-}
-
-impl Totals {
-    fn subscription(&self, rated: &RatedLine) -> &str {
-        self.totals
-            .iter()
-            .position(|t| t.dimension == rated.dimension && t.configuration == rated.configuration)
-            .map_or("", |i| self.subscriptions[i].as_str())
-    }
-}
-
-fn totals(usage: &[&CustomerUsage], month: &str, late: bool, days: RangeInclusive<i64>) -> Result<Totals> {
-    let mut by_key: BTreeMap<(String, Option<String>), (Decimal, String)> = BTreeMap::new();
-    for u in usage
+    let month_text = month.to_string();
+    let rows: Vec<&CustomerUsage> = usage
         .iter()
-        .filter(|u| u.month == month && u.late == late && days.contains(&u.day))
-    {
-        let quantity = stored_decimal("usage quantity", &u.quantity)?;
-        let entry = by_key
-            .entry((u.dimension.clone(), u.configuration.clone()))
-            .or_insert((Decimal::ZERO, String::new()));
-        entry.0 += quantity;
-        entry.1.clone_from(&u.subscription_id);
-    }
-    let (totals, subscriptions) = by_key
-        .into_iter()
-        .map(|((dimension, configuration), (quantity, subscription))| {
-            (
-                UsageTotal {
-                    dimension,
-                    configuration,
-                    quantity,
+        .copied()
+        .filter(|u| u.month == month_text && u.late == late)
+        .collect();
+    let days = rows
+        .iter()
+        .map(|u| {
+            Ok(DayUsage {
+                day: u32::try_from(u.day).map_err(anyhow::Error::from)?,
+                usage: UsageTotal {
+                    dimension: u.dimension.clone(),
+                    configuration: u.configuration.clone(),
+                    quantity: stored_decimal("usage quantity", &u.quantity)?,
                 },
-                subscription,
-            )
+            })
         })
-        .unzip();
-    Ok(Totals { totals, subscriptions })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(lines_by_price(prices, &days, billed)
+        .into_iter()
+        .map(|priced| {
+            let subscription = rows
+                .iter()
+                .rev()
+                .find(|u| {
+                    u32::try_from(u.day).is_ok_and(|day| priced.days.contains(&day))
+                        && u.dimension == priced.line.dimension
+                        && u.configuration == priced.line.configuration
+                })
+                .map_or_else(String::new, |u| u.subscription_id.clone());
+            let when = match (priced.price, prices.len()) {
+                (_, 1) => String::new(),
+                (0, _) => format!(" before {} (earlier price)", day_of(month, priced.days.end() + 1)),
+                _ => format!(" from {} (new price)", day_of(month, *priced.days.start())),
+            };
+            (priced.line, subscription, when)
+        })
+        .collect())
+}
+
+/// One product's usage of a month added up per dimension and configuration.
+fn month_totals(usage: &[&CustomerUsage], month: Month, late: bool) -> Result<Vec<UsageTotal>> {
+    let month = month.to_string();
+    let mut by_key: BTreeMap<(String, Option<String>), Decimal> = BTreeMap::new();
+    for u in usage.iter().filter(|u| u.month == month && u.late == late) {
+        *by_key
+            .entry((u.dimension.clone(), u.configuration.clone()))
+            .or_default() += stored_decimal("usage quantity", &u.quantity)?;
+    }
+    Ok(by_key
+        .into_iter()
+        .map(|((dimension, configuration), quantity)| UsageTotal {
+            dimension,
+            configuration,
+            quantity,
+        })
+        .collect())
 }
 
 /// A day of a month written out ("June 20").
-fn day_of(month: Month, day: i64) -> String {
-    (month.start() + chrono::Duration::days(day - 1))
+fn day_of(month: Month, day: u32) -> String {
+    (month.start() + chrono::Duration::days(i64::from(day) - 1))
         .format("%B %-d")
         .to_string()
 }

@@ -2,12 +2,13 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::{Value, json};
-use tollgate_domain::calendar::format_instant;
+use tollgate_domain::calendar::{Month, format_instant};
 use tollgate_domain::codes::{is_product_code, product_code};
 use tollgate_domain::json::Object;
 use tollgate_domain::pricing::{COMPUTE_HOURS_PREFIX, CUSTOM_PREFIX, PriceSchedule, ProductKind};
+use tollgate_domain::rating::PriceFrom;
 use tollgate_domain::validation::{http_url, optional_text, required_text};
 use tollgate_domain::{FieldError, UnitPrice};
 use tollgate_store::catalogue::Dimension;
@@ -68,6 +69,26 @@ impl ProductView {
             "created_at": format_instant(instant(p.created_at)),
         })
     }
+}
+
+/// The prices of a product in force during a month, each from its first day (R26).
+pub async fn prices_in(state: &AppState, product: &Product, month: Month) -> Result<Vec<PriceFrom>> {
+    let kind = ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
+    let versions = state
+        .store
+        .prices_during(&product.id, millis(month.start()), millis(month.next().start()))
+        .await?;
+    versions
+        .iter()
+        .enumerate()
+        .map(|(i, version)| {
+            Ok(PriceFrom {
+                // The first is in force from the month's start; each later one from its own day (at 00:00).
+                day: if i == 0 { 1 } else { instant(version.effective_at).day() },
+                schedule: schedule_of(kind, version)?,
+            })
+        })
+        .collect()
 }
 
 pub fn schedule_of(kind: ProductKind, version: &PriceVersion) -> Result<PriceSchedule> {

@@ -11,6 +11,7 @@ on_both_backends!(
     as19_paid_image_launch_rules_and_hours,
     instance_hours_fall_in_the_month_they_start,
     as6_and_as19_instance_hours_settle_their_base_cost_and_fee,
+    a_price_change_of_a_configuration_rates_its_hours_from_its_instant,
 );
 
 fn image_product() -> Value {
@@ -399,5 +400,100 @@ async fn as6_and_as19_instance_hours_settle_their_base_cost_and_fee(backend: Bac
         ]
     );
     assert_eq!(money["balance"], "14.25");
+    app.finish().await;
+}
+
+async fn a_price_change_of_a_configuration_rates_its_hours_from_its_instant(backend: Backend) {
+    let app = TestApp::starting(backend, "2027-06-10T00:00:00Z").await;
+    let seller = app.create_seller("seller@example.com").await;
+    let mut body = image_product();
+    body["pricing"] = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []});
+    body["configurations"] =
+        json!([{"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.25"}]);
+    let (_, product) = app
+        .seller_call(&seller, Method::POST, "/api/v1/products", Some(body))
+        .await;
+    let product_code = product["product_code"].as_str().unwrap();
+    let attach = json!({"image_id": "ami-7", "product_code": product_code});
+    app.seller_call(&seller, Method::POST, "/api/v1/images", Some(attach))
+        .await;
+    let customer = app.customer("ada@example.com", Some("4242424242424242")).await;
+    let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    // From June 25 small instances cost 0.40 an hour, and large ones are offered.
+    let change = json!({"effective_at": "2027-06-25T00:00:00Z", "authorization": "passive",
+        "pricing": {"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []},
+        "configurations": [
+            {"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.40"},
+            {"region": "us-east", "environment": "linux", "instance_type": "large", "hourly_price": "0.90"}]});
+    let (status, pending) = app
+        .seller_call(
+            &seller,
+            Method::POST,
+            &format!("/api/v1/products/{product_code}/price-changes"),
+            Some(change),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{pending}");
+    let (status, refused) = app
+        .operator(
+            Method::POST,
+            "/api/v1/instances",
+            Some(launch("ami-7", "ada@example.com", "large")),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&refused)),
+        (StatusCode::BAD_REQUEST, Some("UnsupportedConfiguration"))
+    );
+
+    app.set_clock("2027-06-24T22:00:00Z").await;
+    let (status, launched) = app
+        .operator(
+            Method::POST,
+            "/api/v1/instances",
+            Some(launch("ami-7", "ada@example.com", "small")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{launched}");
+    app.set_clock("2027-06-25T01:30:00Z").await;
+    let terminate = format!(
+        "/api/v1/instances/{}/terminate",
+        launched["instance_id"].as_str().unwrap()
+    );
+    let (_, ended) = app.operator(Method::POST, &terminate, None).await;
+    assert_eq!(ended["hours"], 4);
+    let (status, _) = app
+        .operator(
+            Method::POST,
+            "/api/v1/instances",
+            Some(launch("ami-7", "ada@example.com", "large")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "offered from the change's instant");
+
+    app.set_clock("2027-07-01T00:00:00Z").await;
+    let bills = app.bills_of("ada@example.com").await;
+    let july = monthly_bills(&bills)[0];
+    let small: Vec<(String, String, String)> = lines(july)
+        .into_iter()
+        .filter(|l| l.2.contains("compute.hours.small"))
+        .collect();
+    // Two hours started before June 25 at 0.25, two from it at 0.40.
+    assert_eq!(
+        small,
+        vec![
+            (
+                "usage".into(),
+                "0.50".into(),
+                "ABC AMI: compute.hours.small (us-east/linux/small) in June 2027 before June 25 (earlier price)".into()
+            ),
+            (
+                "usage".into(),
+                "0.80".into(),
+                "ABC AMI: compute.hours.small (us-east/linux/small) in June 2027 from June 25 (new price)".into()
+            ),
+        ]
+    );
     app.finish().await;
 }

@@ -516,6 +516,10 @@ async fn a_mid_month_increase_is_on_the_next_bill_and_usage_is_split_at_the_inst
     assert_eq!(response.status(), StatusCode::OK);
     app.set_clock("2027-07-25T12:00:00Z").await;
     store_usage(&app, &product, &token, "after", "2", "2027-07-25T11:00:00Z").await;
+    // The billing page rates the month as the bill will: 2 × 0.20 + 2 × 0.25.
+    let (_, page) = ann.page("/billing").await;
+    let row = &page[page.find("data-dimension=\"storage.gb_month\"").expect("a storage row")..];
+    assert!(row[..row.find("</tr>").unwrap()].contains("$0.90"), "{row}");
     let emails = app.emails_to("ann@example.com").await;
     let confirmation = email_with(&emails, "Price Change in Effect for Backup Pro");
     // (16 - 10) × 11 / 31 = 2.129…
