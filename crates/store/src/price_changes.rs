@@ -94,12 +94,14 @@ impl Store {
         })
     }
 
-    /// Withdraws a pending change: its price version goes, the customers are told. [`StoreError::NotFound`] when
-    /// it is no longer pending (it took effect or was withdrawn meanwhile).
+    /// Withdraws a pending change before its instant: its price version goes, the customers are told.
+    /// [`StoreError::NotFound`] when it is no longer pending (it was withdrawn meanwhile) or its instant has come
+    /// (it is taking effect).
     pub async fn withdraw_price_change(&self, change_id: &str, at: i64, emails: &[Email]) -> Result<()> {
         write!(self, |c| {
             let withdrawn = sqlx::query(
-                "UPDATE price_changes SET state = 'withdrawn', closed_at = $1 WHERE id = $2 AND state = 'pending'",
+                "UPDATE price_changes SET state = 'withdrawn', closed_at = $1
+                 WHERE id = $2 AND state = 'pending' AND effective_at > $1",
             )
             .bind(at)
             .bind(change_id)

@@ -201,8 +201,12 @@ pub async fn schedule(state: &AppState, seller: &Seller, code: &str, body: &Valu
 /// Withdraws the product's pending change and tells every subscriber it will not happen.
 pub async fn withdraw(state: &AppState, seller: &Seller, code: &str) -> Result<()> {
     let product = products::owned(state, seller, code).await?;
-    let pending = pending(state, &product).await?.ok_or(Error::NoPendingPriceChange)?;
     let now = state.now().await?;
+    // A change whose instant has come is taking effect: too late to withdraw.
+    let pending = pending(state, &product)
+        .await?
+        .filter(|p| p.effective_at() > now)
+        .ok_or(Error::NoPendingPriceChange)?;
     let emails = notices(state, &product, &pending, PriceChangeNotice::Withdrawn, now).await?;
     match state
         .store
@@ -222,11 +226,12 @@ pub async fn accept(state: &AppState, customer: &Account, code: &str) -> Result<
         .open_subscription(&customer.id, &product.id)
         .await?
         .ok_or(Error::NotFound("subscription"))?;
+    let now = state.now().await?;
+    // Accepting is possible until the instant, not while the change is taking effect.
     let pending = pending(state, &product)
         .await?
-        .filter(|p| p.mode == Mode::Active)
+        .filter(|p| p.mode == Mode::Active && p.effective_at() > now)
         .ok_or(Error::NoPendingPriceChange)?;
-    let now = state.now().await?;
     state
         .store
         .accept_price_change(&pending.change.id, &customer.id, millis(now))
