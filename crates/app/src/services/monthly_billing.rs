@@ -290,8 +290,7 @@ impl Prices {
     }
 }
 
-/// What a customer owes at the run besides usage: the new month's fees and fee increases of price changes.
-#[derive(Clone, Copy)]
+/// What a customer owes at the run: the new month's fees, fee increases of price changes, and usage.
 struct Owes<'a> {
     fees: &'a [&'a Subscription],
     differences: &'a [&'a FeeDifference],
@@ -312,7 +311,7 @@ async fn bill_for(
     let mut lines = Vec::new();
     let mut fees = Vec::new();
     let mut differences = Vec::new();
-    // Products in the order the customer's fees and usage name them: fees first, then usage by product.
+    // Products in the order the customer's charges name them: fees first, then increases and usage by product.
     let mut products: Vec<&str> = owes.fees.iter().map(|s| s.product_id.as_str()).collect();
     let named = owes
         .differences

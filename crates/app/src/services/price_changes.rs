@@ -20,6 +20,7 @@ use tollgate_domain::proration::remaining_including_today;
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_domain::validation::optional_text;
 use tollgate_store::accounts::Account;
+use tollgate_store::bills::{BillLine, NewBill};
 use tollgate_store::outbox::Email;
 use tollgate_store::price_changes::{Effect, FeeDifference, PriceChange};
 use tollgate_store::products::{PriceVersion, Product};
@@ -402,9 +403,12 @@ async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -
             .await?,
     )?;
     let old_fee = old.pricing.monthly_fee;
-    let new_fee = pending.schedule.pricing.monthly_fee;
     // On the 1st the month's fee is not charged yet: that day's run charges the new one (R26).
     let first_of_month = Month::of(at).start() == at;
+    let rest_of_month = |fee: Money| match first_of_month {
+        true => Money::ZERO,
+        false => remaining_including_today(fee, at),
+    };
     let subscriptions = state.store.open_subscriptions_to_product(&product.id).await?;
     let customers = customers_of(state, &subscriptions).await?;
     let told = Told::new(state, product, pending).await?;
@@ -414,76 +418,26 @@ async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -
         }
         let accepted = pending.accepted.contains(&customer.id);
         if pending.mode == Mode::Active && !accepted {
-            let unused = match first_of_month {
-                true => Money::ZERO,
-                false => remaining_including_today(old_fee, at),
-            };
+            let unused = rest_of_month(old_fee);
             match cancellation::cancel_unaccepted(state, customer, product, subscription, at, unused).await {
                 Ok(_) | Err(Error::Busy(_)) => {}
                 Err(error) => return Err(error),
             }
             continue;
         }
-        let amount = match first_of_month {
-            true => Money::ZERO,
-            false => remaining_including_today(new_fee - old_fee, at),
-        };
-        let fee_bill = state
-            .store
-            .fee_bill(&subscription.id, &Month::of(at).to_string())
-            .await?;
-        let description = difference_description(product, amount, at);
-        let mut refund = None;
-        let mut reduction = None;
-        let (difference, bill_id) = match fee_bill.as_ref().map(|b| (b, BillStatus::parse(&b.status))) {
-            _ if amount.is_zero() => (Difference::None, None),
-            // A sign-up still unpaid keeps the old fee for its first month: it may never be paid (R10).
-            _ if amount > Money::ZERO && subscription.state == SubscriptionState::Pending.as_str() => {
-                (Difference::None, None)
-            }
-            _ if amount > Money::ZERO => (Difference::Owed(amount), None),
-            Some((bill, Some(BillStatus::Paid))) => {
-                let event = format!("price-change:{}", pending.change.id);
-                let bill = cancellation::refund(bill, subscription, -amount, at, event, description.clone());
-                let id = bill.bill.id.clone();
-                refund = Some(bill);
-                (Difference::Refunded(-amount), Some(id))
-            }
-            Some((bill, Some(BillStatus::Pending | BillStatus::Failed))) => {
-                reduction = Some(cancellation::reducing_line(
-                    bill,
-                    subscription,
-                    -amount,
-                    description.clone(),
-                ));
-                (Difference::Reduced(-amount), Some(bill.id.clone()))
-            }
-            _ => (Difference::None, None),
-        };
-        let settlement = match (&refund, &reduction) {
-            (Some(bill), _) => FeeSettlement::Refund(bill),
-            (_, Some(line)) => FeeSettlement::Reduce(line),
-            _ => FeeSettlement::Nothing,
-        };
-        let record = FeeDifference {
-            subscription_id: subscription.id.clone(),
-            change_id: pending.change.id.clone(),
-            customer_id: customer.id.clone(),
-            product_id: product.id.clone(),
-            amount_cents: match difference {
-                Difference::None => 0,
-                _ => amount.cents(),
-            },
-            description,
-            bill_id,
-        };
-        let facts = told.facts(customer, accepted, difference);
+        let amount = rest_of_month(pending.schedule.pricing.monthly_fee - old_fee);
+        let decided = settle_difference(state, product, pending, subscription, amount).await?;
+        let facts = told.facts(customer, accepted, decided.difference);
         let email = told.email(PriceChangeNotice::InEffect, subscription, customer, &facts, at)?;
         let applied = state
             .store
             .apply_price_change(Effect {
-                difference: &record,
-                settlement,
+                difference: &decided.record,
+                settlement: match (&decided.refund, &decided.reduction) {
+                    (Some(bill), _) => FeeSettlement::Refund(bill),
+                    (_, Some(line)) => FeeSettlement::Reduce(line),
+                    _ => FeeSettlement::Nothing,
+                },
                 at: millis(at),
                 email: &email,
             })
@@ -502,6 +456,81 @@ async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -
         }
     }
     Ok(())
+}
+
+/// How one subscription's fee difference is settled, ready to be written.
+struct Decided {
+    difference: Difference,
+    record: FeeDifference,
+    refund: Option<NewBill>,
+    reduction: Option<BillLine>,
+}
+
+/// R26: a decrease is refunded when the month's fee was collected, else taken off the unpaid bill carrying it; an
+/// increase is owed until the next 1st's bill.
+async fn settle_difference(
+    state: &AppState,
+    product: &Product,
+    pending: &Pending,
+    subscription: &Subscription,
+    amount: Money,
+) -> Result<Decided> {
+    let at = pending.effective_at();
+    let description = difference_description(product, amount, at);
+    let fee_bill = match amount < Money::ZERO {
+        true => {
+            state
+                .store
+                .fee_bill(&subscription.id, &Month::of(at).to_string())
+                .await?
+        }
+        false => None,
+    };
+    let mut refund = None;
+    let mut reduction = None;
+    let (difference, bill_id) = match fee_bill.as_ref().map(|b| (b, BillStatus::parse(&b.status))) {
+        _ if amount.is_zero() => (Difference::None, None),
+        // A sign-up still unpaid keeps the old fee for its first month: it may never be paid (R10).
+        _ if amount > Money::ZERO && subscription.state == SubscriptionState::Pending.as_str() => {
+            (Difference::None, None)
+        }
+        _ if amount > Money::ZERO => (Difference::Owed(amount), None),
+        Some((bill, Some(BillStatus::Paid))) => {
+            let event = format!("price-change:{}", pending.change.id);
+            let bill = cancellation::refund(bill, subscription, -amount, at, event, description.clone());
+            let id = bill.bill.id.clone();
+            refund = Some(bill);
+            (Difference::Refunded(-amount), Some(id))
+        }
+        Some((bill, Some(BillStatus::Pending | BillStatus::Failed))) => {
+            reduction = Some(cancellation::reducing_line(
+                bill,
+                subscription,
+                -amount,
+                description.clone(),
+            ));
+            (Difference::Reduced(-amount), Some(bill.id.clone()))
+        }
+        _ => (Difference::None, None),
+    };
+    let record = FeeDifference {
+        subscription_id: subscription.id.clone(),
+        change_id: pending.change.id.clone(),
+        customer_id: subscription.customer_id.clone(),
+        product_id: product.id.clone(),
+        amount_cents: match difference {
+            Difference::None => 0,
+            _ => amount.cents(),
+        },
+        description,
+        bill_id,
+    };
+    Ok(Decided {
+        difference,
+        record,
+        refund,
+        reduction,
+    })
 }
 
 fn difference_description(product: &Product, amount: Money, at: DateTime<Utc>) -> String {

@@ -13,6 +13,7 @@ on_both_backends!(
     as14_customers_who_do_not_accept_an_active_change_are_canceled_at_its_instant,
     a_withdrawn_change_never_applies_and_its_customers_are_told,
     a_mid_month_decrease_is_refunded_at_its_instant,
+    a_customer_who_does_not_accept_a_mid_month_change_gets_the_rest_of_the_month_back,
     a_mid_month_increase_is_on_the_next_bill_and_usage_is_split_at_the_instant,
     customers_who_subscribe_while_a_change_is_pending_are_told_or_accept_by_ordering,
     the_console_schedules_shows_and_withdraws_a_change,
@@ -486,6 +487,52 @@ async fn a_mid_month_decrease_is_refunded_at_its_instant(backend: Backend) {
             .iter()
             .any(|t| t["kind"] == "refund" && t["amount"] == "-3.90"),
         "{ledger}"
+    );
+    app.finish().await;
+}
+
+async fn a_customer_who_does_not_accept_a_mid_month_change_gets_the_rest_of_the_month_back(backend: Backend) {
+    let app = TestApp::starting(backend, "2027-06-20T00:00:00Z").await;
+    let seller = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&seller, monthly_only("31.00")).await;
+    let (_, token, pid) = subscribed(&app, &seller, &product, "ann@example.com").await;
+    app.set_clock("2027-07-01T00:00:00Z").await;
+    let (status, _) = schedule(
+        &app,
+        &seller,
+        &product,
+        change("2027-07-21T00:00:00Z", "active", monthly_only("40.00")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.set_clock("2027-07-20T12:00:00Z").await;
+    store_usage(&app, &product, &token, "july", "1", "2027-07-20T11:00:00Z").await;
+    app.set_clock("2027-07-21T00:00:00Z").await;
+    // Canceled at 00:00 on day 21 of 31: the old fee's days 21 to 31 back, 31.00 × 11/31.
+    let bills = app.bills_of("ann@example.com").await;
+    let refund = bills.iter().find(|b| b["kind"] == "refund").expect("a refund bill");
+    assert_eq!(
+        (&refund["total"], &refund["status"]),
+        (&json!("-11.00"), &json!("paid"))
+    );
+    assert_eq!(verified(&app, &seller, &product, &pid).await, false);
+    let emails = app.emails_to("ann@example.com").await;
+    let canceled = email_with(&emails, "Your Backup Pro Subscription Has Been Canceled");
+    assert!(
+        canceled.contains("$11.00") && canceled.contains("did not accept its new price"),
+        "{canceled}"
+    );
+    assert_eq!(count_of(&emails, "Price Change in Effect for Backup Pro"), 0);
+    // July's usage, before the change, at the old price on August 1; no fee.
+    app.set_clock("2027-08-01T00:00:00Z").await;
+    let bills = app.bills_of("ann@example.com").await;
+    assert_eq!(
+        lines(monthly_bills(&bills)[1]),
+        vec![(
+            "usage".into(),
+            "0.20".into(),
+            "Backup Pro: storage.gb_month in July 2027 before July 21 (earlier price)".into()
+        )]
     );
     app.finish().await;
 }
