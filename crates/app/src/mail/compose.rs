@@ -140,6 +140,15 @@ struct Bodies {
     html: String,
 }
 
+impl Bodies {
+    fn of(text: impl Template, html: impl Template) -> askama::Result<Bodies> {
+        Ok(Bodies {
+            text: text.render()?,
+            html: html.render()?,
+        })
+    }
+}
+
 fn email(unique_key: String, to: &str, subject: String, template: &str, bodies: Bodies, at: Moment) -> Email {
     Email {
         id: new_id(),
@@ -171,10 +180,7 @@ pub fn signup(subscription_id: &str, to: &str, facts: &SignupFacts, at: Moment) 
         to,
         format!("Your {} Purchase", facts.product_name),
         "signup",
-        Bodies {
-            text: SignupText { f: facts }.render()?,
-            html: SignupHtml { f: facts }.render()?,
-        },
+        Bodies::of(SignupText { f: facts }, SignupHtml { f: facts })?,
         at,
     ))
 }
@@ -193,10 +199,7 @@ pub fn billing_alert(
         to,
         format!("Billing Alert from {}", settings.operator_name),
         "billing_alert",
-        Bodies {
-            text: AlertText { f: facts }.render()?,
-            html: AlertHtml { f: facts }.render()?,
-        },
+        Bodies::of(AlertText { f: facts }, AlertHtml { f: facts })?,
         at,
     ))
 }
@@ -215,10 +218,7 @@ pub fn monthly_bill(
         to,
         format!("Your Bill from {} for {}", settings.operator_name, facts.period),
         "monthly_bill",
-        Bodies {
-            text: BillText { f: facts }.render()?,
-            html: BillHtml { f: facts }.render()?,
-        },
+        Bodies::of(BillText { f: facts }, BillHtml { f: facts })?,
         at,
     ))
 }
@@ -230,10 +230,7 @@ pub fn cancellation(subscription_id: &str, to: &str, facts: &CancellationFacts, 
         to,
         format!("Your {} Subscription Has Been Canceled", facts.product_name),
         "cancellation",
-        Bodies {
-            text: CancellationText { f: facts }.render()?,
-            html: CancellationHtml { f: facts }.render()?,
-        },
+        Bodies::of(CancellationText { f: facts }, CancellationHtml { f: facts })?,
         at,
     ))
 }
@@ -323,28 +320,25 @@ pub fn price_change(
             "price-change",
             format!("Price Change for {product}"),
             "price_change",
-            Bodies {
-                text: PriceChangeText { f: facts }.render()?,
-                html: PriceChangeHtml { f: facts }.render()?,
-            },
+            Bodies::of(PriceChangeText { f: facts }, PriceChangeHtml { f: facts })?,
         ),
         PriceChangeNotice::InEffect => (
             "price-change-effective",
             format!("Price Change in Effect for {product}"),
             "price_change_effective",
-            Bodies {
-                text: PriceChangeEffectiveText { f: facts }.render()?,
-                html: PriceChangeEffectiveHtml { f: facts }.render()?,
-            },
+            Bodies::of(
+                PriceChangeEffectiveText { f: facts },
+                PriceChangeEffectiveHtml { f: facts },
+            )?,
         ),
         PriceChangeNotice::Withdrawn => (
             "price-change-withdrawn",
             format!("Price Change Canceled for {product}"),
             "price_change_withdrawn",
-            Bodies {
-                text: PriceChangeWithdrawnText { f: facts }.render()?,
-                html: PriceChangeWithdrawnHtml { f: facts }.render()?,
-            },
+            Bodies::of(
+                PriceChangeWithdrawnText { f: facts },
+                PriceChangeWithdrawnHtml { f: facts },
+            )?,
         ),
     };
     Ok(email(

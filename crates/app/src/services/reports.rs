@@ -279,8 +279,34 @@ fn since_and_until(s: &ReportSubscription) -> (String, String) {
     )
 }
 
+/// The two reports of a past month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonthReport {
+    Revenue,
+    Usage,
+}
+
+impl MonthReport {
+    /// The report of `month` as CSV.
+    pub async fn csv(self, state: &AppState, seller: &Seller, month: Month) -> Result<String> {
+        match self {
+            MonthReport::Revenue => revenue_csv(state, seller, month).await,
+            MonthReport::Usage => usage_csv(state, seller, month).await,
+        }
+    }
+
+    /// The file a download is named: `revenue-2027-06.csv`.
+    pub fn file_name(self, month: Month) -> String {
+        let kind = match self {
+            MonthReport::Revenue => "revenue",
+            MonthReport::Usage => "usage",
+        };
+        format!("{kind}-{month}.csv")
+    }
+}
+
 /// The revenue report of a past month as CSV.
-pub async fn revenue_csv(state: &AppState, seller: &Seller, month: Month) -> Result<String> {
+async fn revenue_csv(state: &AppState, seller: &Seller, month: Month) -> Result<String> {
     let rows = month_of(state, seller, month).await?.revenue()?;
     csv_text(
         &[
@@ -317,7 +343,7 @@ pub async fn revenue_csv(state: &AppState, seller: &Seller, month: Month) -> Res
 }
 
 /// The usage report of a past month as CSV.
-pub async fn usage_csv(state: &AppState, seller: &Seller, month: Month) -> Result<String> {
+async fn usage_csv(state: &AppState, seller: &Seller, month: Month) -> Result<String> {
     let month = month_of(state, seller, month).await?;
     let rows = month.usage_rows()?;
     csv_text(

@@ -494,15 +494,8 @@ async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(ba
             attempts,
             "an alert per failed attempt"
         );
-        let (_, answer) = app
-            .seller_call(
-                &seller,
-                Method::POST,
-                "/api/v1/license/verify-product-subscription-by-pid",
-                Some(json!({"persistent_identifier": pid, "product_code": product["product_code"]})),
-            )
-            .await;
-        assert_eq!(answer["subscribed"], true, "access is kept during dunning (July {day})");
+        let subscribed = verify(&app, &seller, &pid, &product).await;
+        assert_eq!(subscribed, true, "access is kept during dunning (July {day})");
     }
     app.set_clock("2027-07-21T00:00:00Z").await;
     let bills = app.bills_of("ann@example.com").await;
@@ -525,15 +518,7 @@ async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(ba
             .unwrap()
             .contains("after three retries")
     );
-    let (_, answer) = app
-        .seller_call(
-            &seller,
-            Method::POST,
-            "/api/v1/license/verify-product-subscription-by-pid",
-            Some(json!({"persistent_identifier": pid, "product_code": product["product_code"]})),
-        )
-        .await;
-    assert_eq!(answer["subscribed"], false);
+    assert_eq!(verify(&app, &seller, &pid, &product).await, false);
     // No further retries, and no fee for August.
     app.set_clock("2027-08-08T00:00:00Z").await;
     let bills = app.bills_of("ann@example.com").await;

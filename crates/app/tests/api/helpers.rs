@@ -714,3 +714,17 @@ pub async fn store_usage(app: &TestApp, product: &Value, user_token: &str, id: &
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["results"][0]["status"], "accepted", "{answer}");
 }
+
+/// Whether the license service says the customer behind a PID is subscribed to the product.
+pub async fn verify(app: &TestApp, seller: &str, pid: &str, product: &Value) -> Value {
+    let (status, answer) = app
+        .seller_call(
+            seller,
+            reqwest::Method::POST,
+            "/api/v1/license/verify-product-subscription-by-pid",
+            Some(json!({"persistent_identifier": pid, "product_code": product["product_code"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["subscribed"].clone()
+}

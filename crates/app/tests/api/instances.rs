@@ -34,6 +34,26 @@ fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()
 }
 
+/// An image whose product sells small us-east instances at 0.25 an hour and nothing else, bought by
+/// ada@example.com with a card that pays.
+async fn small_instances_bought(app: &TestApp, seller: &str, image: &str) -> Value {
+    let mut body = image_product();
+    body["pricing"] = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []});
+    body["configurations"] =
+        json!([{"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.25"}]);
+    let (status, product) = app
+        .seller_call(seller, Method::POST, "/api/v1/products", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{product}");
+    let attach = json!({"image_id": image, "product_code": product["product_code"]});
+    app.seller_call(seller, Method::POST, "/api/v1/images", Some(attach))
+        .await;
+    let customer = app.customer("ada@example.com", Some(CARD)).await;
+    let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    product
+}
+
 /// The hours recorded for a customer's product: (record id, dimension, month of the hour's start).
 async fn hours(app: &TestApp, email: &str, product_code: &str) -> Vec<(String, String, String)> {
     let store = &app.running().state.store;
@@ -350,20 +370,7 @@ async fn instance_hours_fall_in_the_month_they_start(backend: Backend) {
 async fn as6_and_as19_instance_hours_settle_their_base_cost_and_fee(backend: Backend) {
     let app = TestApp::starting(backend, "2027-06-10T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
-    let mut body = image_product();
-    body["pricing"] = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []});
-    body["configurations"] =
-        json!([{"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.25"}]);
-    let (status, product) = app
-        .seller_call(&seller, Method::POST, "/api/v1/products", Some(body))
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{product}");
-    let attach = json!({"image_id": "ami-6", "product_code": product["product_code"]});
-    app.seller_call(&seller, Method::POST, "/api/v1/images", Some(attach))
-        .await;
-    let customer = app.customer("ada@example.com", Some("4242424242424242")).await;
-    let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
+    small_instances_bought(&app, &seller, "ami-6").await;
     let (status, launched) = app
         .operator(
             Method::POST,
@@ -406,20 +413,8 @@ async fn as6_and_as19_instance_hours_settle_their_base_cost_and_fee(backend: Bac
 async fn a_price_change_of_a_configuration_rates_its_hours_from_its_instant(backend: Backend) {
     let app = TestApp::starting(backend, "2027-06-10T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
-    let mut body = image_product();
-    body["pricing"] = json!({"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []});
-    body["configurations"] =
-        json!([{"region": "us-east", "environment": "linux", "instance_type": "small", "hourly_price": "0.25"}]);
-    let (_, product) = app
-        .seller_call(&seller, Method::POST, "/api/v1/products", Some(body))
-        .await;
+    let product = small_instances_bought(&app, &seller, "ami-7").await;
     let product_code = product["product_code"].as_str().unwrap();
-    let attach = json!({"image_id": "ami-7", "product_code": product_code});
-    app.seller_call(&seller, Method::POST, "/api/v1/images", Some(attach))
-        .await;
-    let customer = app.customer("ada@example.com", Some("4242424242424242")).await;
-    let (status, html) = customer.buy(product["offering_code"].as_str().unwrap()).await;
-    assert_eq!(status, StatusCode::OK, "{html}");
     // From June 25 small instances cost 0.40 an hour, and large ones are offered.
     let change = json!({"effective_at": "2027-06-25T00:00:00Z", "authorization": "passive",
         "pricing": {"signup_fee": "0.00", "monthly_fee": "0.00", "usage": []},

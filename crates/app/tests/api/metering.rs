@@ -22,19 +22,6 @@ async fn post_usage(app: &TestApp, key: &str, records: Value) -> (StatusCode, Va
         .await
 }
 
-async fn verify(app: &TestApp, seller: &str, pid: &str, product: &Value) -> Value {
-    let (status, answer) = app
-        .seller_call(
-            seller,
-            Method::POST,
-            "/api/v1/license/verify-product-subscription-by-pid",
-            Some(json!({"persistent_identifier": pid, "product_code": product["product_code"]})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    answer["subscribed"].clone()
-}
-
 async fn stored_usage(app: &TestApp, email: &str, product: &Value) -> Vec<(String, String, String, i64)> {
     let store = &app.running().state.store;
     let account = store.account_by_email(email).await.unwrap().unwrap();

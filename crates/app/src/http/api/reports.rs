@@ -11,7 +11,7 @@ use tollgate_domain::calendar::{Month, format_instant};
 use crate::error::Error;
 use crate::http::auth::SellerAuth;
 use crate::http::error::ApiResult;
-use crate::services::reports::{self, SubscriptionReport};
+use crate::services::reports::{self, MonthReport, SubscriptionReport};
 use crate::state::AppState;
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -53,13 +53,6 @@ fn subscriptions_json(report: &SubscriptionReport) -> Value {
     })
 }
 
-/// A report's month from its file name, `YYYY-MM.csv`.
-fn month_of_file(file: &str) -> Result<Month, Error> {
-    file.strip_suffix(".csv")
-        .and_then(|month| month.parse().ok())
-        .ok_or(Error::NotFound("report"))
-}
-
 pub fn csv_response(file_name: &str, body: String) -> Response {
     (
         [
@@ -79,14 +72,8 @@ pub fn csv_response(file_name: &str, body: String) -> Response {
     params(("file" = String, Path, description = "the month, as YYYY-MM.csv")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401),
         (status = 404, description = "NotFound, ReportNotReady, NoReport")))]
-pub async fn revenue(
-    State(state): State<AppState>,
-    SellerAuth(seller): SellerAuth,
-    Path(file): Path<String>,
-) -> ApiResult<Response> {
-    let month = month_of_file(&file)?;
-    let body = reports::revenue_csv(&state, &seller, month).await?;
-    Ok(csv_response(&format!("revenue-{month}.csv"), body))
+pub async fn revenue(state: State<AppState>, seller: SellerAuth, file: Path<String>) -> ApiResult<Response> {
+    month_report(state, seller, file, MonthReport::Revenue).await
 }
 
 /// A past month's usage report: a row per revenue item (sign-up, monthly fee, refund, each dimension used).
@@ -94,14 +81,23 @@ pub async fn revenue(
     params(("file" = String, Path, description = "the month, as YYYY-MM.csv")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 401),
         (status = 404, description = "NotFound, ReportNotReady, NoReport")))]
-pub async fn usage(
+pub async fn usage(state: State<AppState>, seller: SellerAuth, file: Path<String>) -> ApiResult<Response> {
+    month_report(state, seller, file, MonthReport::Usage).await
+}
+
+async fn month_report(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
     Path(file): Path<String>,
+    report: MonthReport,
 ) -> ApiResult<Response> {
-    let month = month_of_file(&file)?;
-    let body = reports::usage_csv(&state, &seller, month).await?;
-    Ok(csv_response(&format!("usage-{month}.csv"), body))
+    // The month from the file name, `YYYY-MM.csv`.
+    let month: Month = file
+        .strip_suffix(".csv")
+        .and_then(|month| month.parse().ok())
+        .ok_or(Error::NotFound("report"))?;
+    let body = report.csv(&state, &seller, month).await?;
+    Ok(csv_response(&report.file_name(month), body))
 }
 
 /// The transaction history as CSV, oldest first, with the balance after each transaction.

@@ -195,28 +195,12 @@ pub async fn subscription(
 
 pub async fn cancel(State(state): State<AppState>, user: User, Path(code): Path<String>, form: PageForm) -> Response {
     let layout = Layout::new(&state, &form.visitor);
-    let (notice, error) = match cancellation::cancel_by_customer(&state, &user.account, &code).await {
-        Ok(settled) => (Some(canceled_notice(settled)), None),
-        Err(error @ (Error::Busy(_) | Error::NotFound("subscription"))) => (None, Some(error)),
+    let outcome = match cancellation::cancel_by_customer(&state, &user.account, &code).await {
+        Ok(settled) => Ok(canceled_notice(settled)),
+        Err(error @ (Error::Busy(_) | Error::NotFound("subscription"))) => Err(error),
         Err(error) => return error_page(error, layout),
     };
-    let status = error.as_ref().map(Error::status);
-    match subscription_page(
-        &state,
-        &user,
-        &code,
-        layout.clone(),
-        notice,
-        error.map(|e| e.public_message()),
-    )
-    .await
-    {
-        Ok(page) => match status {
-            Some(status) => render_with(status, page),
-            None => render(page),
-        },
-        Err(error) => error_page(error, layout),
-    }
+    after_action(&state, &user, &code, layout, outcome).await
 }
 
 /// The customer accepts a pending active price change (R27); the product's page then says so.
@@ -227,28 +211,31 @@ pub async fn accept_price_change(
     form: PageForm,
 ) -> Response {
     let layout = Layout::new(&state, &form.visitor);
-    let (notice, error) = match price_changes::accept(&state, &user.account, &code).await {
-        Ok(pending) => (
-            Some(format!(
-                "You accepted the new price, in effect from {}.",
-                pending.effective_on()
-            )),
-            None,
-        ),
-        Err(error @ (Error::NoPendingPriceChange | Error::NotFound("subscription"))) => (None, Some(error)),
+    let outcome = match price_changes::accept(&state, &user.account, &code).await {
+        Ok(pending) => Ok(format!(
+            "You accepted the new price, in effect from {}.",
+            pending.effective_on()
+        )),
+        Err(error @ (Error::NoPendingPriceChange | Error::NotFound("subscription"))) => Err(error),
         Err(error) => return error_page(error, layout),
     };
-    let status = error.as_ref().map(Error::status);
-    match subscription_page(
-        &state,
-        &user,
-        &code,
-        layout.clone(),
-        notice,
-        error.map(|e| e.public_message()),
-    )
-    .await
-    {
+    after_action(&state, &user, &code, layout, outcome).await
+}
+
+/// The product's page after a form on it: what the action did, or why it did not, with the refusal's status.
+async fn after_action(
+    state: &AppState,
+    user: &User,
+    code: &str,
+    layout: Layout,
+    outcome: Result<String, Error>,
+) -> Response {
+    let status = outcome.as_ref().err().map(Error::status);
+    let (notice, error) = match outcome {
+        Ok(notice) => (Some(notice), None),
+        Err(error) => (None, Some(error.public_message())),
+    };
+    match subscription_page(state, user, code, layout.clone(), notice, error).await {
         Ok(page) => match status {
             Some(status) => render_with(status, page),
             None => render(page),

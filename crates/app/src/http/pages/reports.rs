@@ -11,7 +11,7 @@ use super::{Layout, error_page};
 use crate::error::Error;
 use crate::http::api::reports::csv_response;
 use crate::http::auth::{User, Visitor};
-use crate::services::reports;
+use crate::services::reports::{self, MonthReport};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -19,44 +19,35 @@ pub struct MonthQuery {
     month: String,
 }
 
-pub async fn revenue(
-    State(state): State<AppState>,
-    user: User,
-    visitor: Visitor,
-    Query(q): Query<MonthQuery>,
-) -> Response {
-    let layout = Layout::new(&state, &visitor);
-    let seller = match require_seller(&state, &user, &layout).await {
-        Ok(seller) => seller,
-        Err(response) => return response,
-    };
-    let report = async {
-        let month = parse_month(&q.month)?;
-        Ok::<_, Error>((month, reports::revenue_csv(&state, &seller, month).await?))
-    };
-    match report.await {
-        Ok((month, body)) => csv_response(&format!("revenue-{month}.csv"), body),
-        Err(error) => error_page(error, layout),
-    }
+pub async fn revenue(state: State<AppState>, user: User, visitor: Visitor, query: Query<MonthQuery>) -> Response {
+    month_report(state, user, visitor, query, MonthReport::Revenue).await
 }
 
-pub async fn usage(
+pub async fn usage(state: State<AppState>, user: User, visitor: Visitor, query: Query<MonthQuery>) -> Response {
+    month_report(state, user, visitor, query, MonthReport::Usage).await
+}
+
+async fn month_report(
     State(state): State<AppState>,
     user: User,
     visitor: Visitor,
-    Query(q): Query<MonthQuery>,
+    Query(query): Query<MonthQuery>,
+    report: MonthReport,
 ) -> Response {
     let layout = Layout::new(&state, &visitor);
     let seller = match require_seller(&state, &user, &layout).await {
         Ok(seller) => seller,
         Err(response) => return response,
     };
-    let report = async {
-        let month = parse_month(&q.month)?;
-        Ok::<_, Error>((month, reports::usage_csv(&state, &seller, month).await?))
+    let made = async {
+        let month: Month = query
+            .month
+            .parse()
+            .map_err(|_| Error::field("month", "must be a month written as YYYY-MM"))?;
+        Ok::<_, Error>((month, report.csv(&state, &seller, month).await?))
     };
-    match report.await {
-        Ok((month, body)) => csv_response(&format!("usage-{month}.csv"), body),
+    match made.await {
+        Ok((month, body)) => csv_response(&report.file_name(month), body),
         Err(error) => error_page(error, layout),
     }
 }
@@ -71,9 +62,4 @@ pub async fn transactions(State(state): State<AppState>, user: User, visitor: Vi
         Ok(body) => csv_response("transactions.csv", body),
         Err(error) => error_page(error, layout),
     }
-}
-
-fn parse_month(text: &str) -> Result<Month, Error> {
-    text.parse()
-        .map_err(|_| Error::field("month", "must be a month written as YYYY-MM"))
 }
