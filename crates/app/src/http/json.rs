@@ -1,8 +1,11 @@
-//! The JSON body extractor: a JSON object or nothing, read with the contract's error codes (CONTRACT section 2).
+//! The JSON API's extractors: a JSON body (an object or nothing) and a query string, read with the contract's
+//! error codes (CONTRACT section 2) rather than axum's plain-text refusals.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -38,5 +41,19 @@ impl<S: Send + Sync> FromRequest<S> for ApiJson {
         }
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| Error::MalformedJson(e.to_string()))?;
         Ok(ApiJson(value))
+    }
+}
+
+/// A query string read into `T`; one that does not fit is 400 `InvalidParameterValue`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(Error::field("query", &rejection.body_text()).into()),
+        }
     }
 }

@@ -6,7 +6,11 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::on_both_backends;
 
-on_both_backends!(json_bodies_that_are_not_right, hostile_forms_and_paths);
+on_both_backends!(
+    json_bodies_that_are_not_right,
+    hostile_forms_and_paths,
+    query_strings_that_do_not_fit_get_the_contracts_error,
+);
 
 async fn json_bodies_that_are_not_right(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -148,5 +152,19 @@ async fn hostile_forms_and_paths(backend: Backend) {
     let html = response.text().await.unwrap();
     assert!(element_text(&html, "error-message").unwrap().contains("email"));
     assert!(html.contains(&escaped("<b>X</b>")), "the form is shown again, escaped");
+    app.finish().await;
+}
+
+async fn query_strings_that_do_not_fit_get_the_contracts_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.create_seller("seller@example.com").await;
+    for path in [
+        "/api/v1/seller/activity?month=2027-06&month=2027-07",
+        "/api/v1/seller/reports/subscriptions?product_code=A&product_code=B",
+    ] {
+        let (status, body) = app.seller_call(&key, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["code"], json!("InvalidParameterValue"), "{path}: {body}");
+    }
     app.finish().await;
 }

@@ -2,7 +2,7 @@
 //! revenue and usage reports of a past month and the transaction history as CSV.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -11,6 +11,7 @@ use tollgate_domain::calendar::{Month, format_instant};
 use crate::error::Error;
 use crate::http::auth::SellerAuth;
 use crate::http::error::ApiResult;
+use crate::http::json::ApiQuery;
 use crate::services::reports::{self, MonthReport, SubscriptionReport};
 use crate::state::AppState;
 
@@ -27,7 +28,7 @@ pub struct SubscriptionsQuery {
 pub async fn subscriptions(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
-    Query(query): Query<SubscriptionsQuery>,
+    ApiQuery(query): ApiQuery<SubscriptionsQuery>,
 ) -> ApiResult<Json<Value>> {
     let report = reports::subscriptions(&state, &seller, query.product_code.as_deref()).await?;
     Ok(Json(subscriptions_json(&report)))

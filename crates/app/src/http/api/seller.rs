@@ -1,7 +1,7 @@
 //! A seller's money.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use tollgate_domain::Money;
@@ -12,7 +12,7 @@ use super::list::Page;
 use crate::error::Error;
 use crate::http::auth::SellerAuth;
 use crate::http::error::ApiResult;
-use crate::http::json::ApiJson;
+use crate::http::json::{ApiJson, ApiQuery};
 use crate::services::{activity, sellers};
 use crate::state::AppState;
 
@@ -72,7 +72,7 @@ pub struct ActivityQuery {
 pub async fn activity(
     State(state): State<AppState>,
     SellerAuth(seller): SellerAuth,
-    Query(query): Query<ActivityQuery>,
+    ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> ApiResult<Json<Value>> {
     let month = match query.month {
         Some(text) => text
