@@ -65,6 +65,24 @@ impl fmt::Display for Money {
     }
 }
 
+impl Money {
+    /// The amount as people read it on pages and in e-mails: `$9.67`, `-$3.55`.
+    pub fn usd(self) -> Usd {
+        Usd(self)
+    }
+}
+
+/// An amount written for people, the sign before the dollar sign (R6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usd(Money);
+
+impl fmt::Display for Usd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0.0 < 0 { "-" } else { "" };
+        write!(f, "{sign}${}", Money(self.0.0.abs()))
+    }
+}
+
 impl Add for Money {
     type Output = Money;
     fn add(self, rhs: Money) -> Money {
@@ -202,6 +220,13 @@ mod tests {
             Money::round(Decimal::from(10) * Decimal::from(14) / Decimal::from(30)),
             Money::from_cents(467)
         );
+    }
+
+    #[test]
+    fn people_read_the_sign_before_the_dollar_sign() {
+        assert_eq!(Money::from_cents(-433).usd().to_string(), "-$4.33");
+        assert_eq!(Money::from_cents(967).usd().to_string(), "$9.67");
+        assert_eq!(Money::ZERO.usd().to_string(), "$0.00");
     }
 
     #[test]

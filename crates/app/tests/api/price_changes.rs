@@ -423,7 +423,7 @@ async fn a_mid_month_decrease_is_refunded_at_its_instant(backend: Backend) {
     let app = TestApp::starting(backend, "2027-06-20T00:00:00Z").await;
     let seller = app.create_seller("seller@example.com").await;
     let product = app.create_product(&seller, monthly_only("31.00")).await;
-    subscribed(&app, &seller, &product, "ann@example.com").await;
+    let (ann, _, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
     app.set_clock("2027-07-01T00:00:00Z").await;
     let (status, _) = schedule(
         &app,
@@ -450,6 +450,9 @@ async fn a_mid_month_decrease_is_refunded_at_its_instant(backend: Backend) {
     let emails = app.emails_to("ann@example.com").await;
     let confirmation = email_with(&emails, "Price Change in Effect for Backup Pro");
     assert!(confirmation.contains("$3.90 has been refunded"), "{confirmation}");
+    // July's statement shows the refund with its sign before the dollar sign.
+    let (_, statement) = ann.page("/billing/statements/2027-07").await;
+    assert!(statement.contains("-$3.90") && !statement.contains("$-"), "{statement}");
     // A repeated midnight refunds nothing twice; August is at the new fee.
     app.set_clock("2027-08-01T00:00:00Z").await;
     let bills = app.bills_of("ann@example.com").await;
