@@ -141,6 +141,11 @@ pub fn parse_instant(text: &str) -> Option<Instant> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
 }
 
+/// A day as pages and e-mails write it: "July 7, 2027".
+pub fn long_date(instant: Instant) -> String {
+    instant.format("%B %-d, %Y").to_string()
+}
+
 /// `2027-06-17T10:00:00Z`: RFC 3339 in UTC with whole seconds, as the API writes instants; sub-second parts are
 /// shown only when present.
 pub fn format_instant(instant: Instant) -> String {

@@ -52,6 +52,10 @@ pub struct AlertFacts {
     pub amount: Money,
     pub products: Vec<String>,
     pub period: String,
+    /// A monthly bill's next dated retry (R22), written out.
+    pub next_retry: Option<String>,
+    /// A sign-up's: when it is canceled if still unpaid (R10), written out.
+    pub unpaid_signup_canceled_on: Option<String>,
     pub payment_method_url: String,
     pub billing_url: String,
     pub operator_name: String,
@@ -446,6 +450,8 @@ mod tests {
             amount: cents(1084),
             products: vec!["Backup Pro".into(), "Photo Lab".into()],
             period: "June 2027".into(),
+            next_retry: Some("July 7, 2027".into()),
+            unpaid_signup_canceled_on: None,
             payment_method_url: "https://billing.example/account/payment-method".into(),
             billing_url: "https://billing.example/billing".into(),
             operator_name: "Tollgate".into(),
@@ -458,6 +464,7 @@ mod tests {
                 "$10.84",
                 "Backup Pro, Photo Lab",
                 "June 2027",
+                "try again on July 7, 2027",
                 "https://billing.example/account/payment-method",
             ],
         );

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use tollgate_domain::Money;
 use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
-use tollgate_domain::calendar::Month;
+use tollgate_domain::calendar::{Month, long_date};
 use tollgate_domain::proration::unused_after_today;
 use tollgate_domain::subscription::{CancelReason, SubscriptionState};
 use tollgate_store::accounts::Account;
@@ -224,7 +224,7 @@ fn unused_description(product: &Product, now: DateTime<Utc>) -> String {
         "{}: unused part of the {} monthly fee after cancellation on {}",
         product.name,
         Month::of(now).long_name(),
-        now.format("%B %-d, %Y")
+        long_date(now)
     )
 }
 
@@ -267,7 +267,7 @@ async fn cancellation_email(
             Settled::Reduced(amount) => Some(amount),
             _ => None,
         },
-        usage_billed_on: Month::of(now).next().start().format("%B %-d, %Y").to_string(),
+        usage_billed_on: long_date(Month::of(now).next().start()),
         purchase_url: state.settings.url(&format!("/purchase/{}", product.offering_code)),
         billing_url: state.settings.url("/billing"),
         operator_name: state.settings.operator_name.clone(),

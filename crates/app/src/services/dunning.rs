@@ -3,11 +3,12 @@
 //! customer's subscriptions on the bill are canceled for nonpayment, and the bill is reduced by the unused part of
 //! their fees (R23). A new card's immediate retry comes on top of these.
 
-use chrono::{DateTime, Datelike, Utc};
-use tollgate_domain::billing::BillStatus;
+use chrono::{DateTime, Datelike, Duration, Utc};
+use tollgate_domain::billing::{BillKind, BillStatus};
 use tollgate_domain::calendar::Month;
 use tollgate_domain::subscription::{CancelReason, SubscriptionState};
 use tollgate_store::bills::Bill;
+use tollgate_store::instant;
 
 use crate::error::{Error, Result};
 use crate::services::{cancellation, payments};
@@ -15,6 +16,17 @@ use crate::state::AppState;
 
 /// The days of the month whose midnight retries failed monthly bills.
 pub const RETRY_DAYS: [u32; 3] = [7, 14, 21];
+
+/// When a monthly bill whose charge failed at `now` is tried again by the calendar (R22): the next retry day of the
+/// month it was issued in, if one is left. A new card tries it at once besides.
+pub fn next_retry(bill: &Bill, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let month = Month::of(now);
+    if bill.kind != BillKind::Monthly.as_str() || Month::of(instant(bill.issued_at)) != month {
+        return None;
+    }
+    let day = RETRY_DAYS.into_iter().find(|day| *day > now.day())?;
+    Some(month.start() + Duration::days(i64::from(day) - 1))
+}
 
 /// Retries, as of `at` (a retry day's midnight), every monthly bill issued this month whose last charge failed.
 pub async fn retry(state: &AppState, at: DateTime<Utc>) -> Result<()> {

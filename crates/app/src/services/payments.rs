@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tollgate_domain::Money;
 use tollgate_domain::billing::BillKind;
-use tollgate_domain::calendar::Month;
+use tollgate_domain::calendar::{Month, long_date};
 use tollgate_domain::card::CardDetails;
 use tollgate_domain::fees::deposits;
 use tollgate_store::accounts::Account;
@@ -24,7 +24,7 @@ use tollgate_store::{millis, new_id};
 use crate::error::{Error, Result};
 use crate::gateway::{Charge, ChargeResult, GatewayError, PaymentGateway};
 use crate::mail::compose::{self, AlertFacts, BillFacts, BilledProduct, Moment};
-use crate::services::{products, purchase};
+use crate::services::{dunning, products, purchase};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -423,6 +423,9 @@ async fn consequences_by_mail(
             amount: Money::from_cents(bill.total_cents),
             products,
             period: period_name(&bill.period),
+            next_retry: dunning::next_retry(bill, now).map(long_date),
+            unpaid_signup_canceled_on: (bill.kind == BillKind::Signup.as_str())
+                .then(|| long_date(Month::of(now).next().start())),
             payment_method_url: state.settings.url("/account/payment-method"),
             billing_url: state.settings.url("/billing"),
             operator_name: state.settings.operator_name.clone(),
@@ -474,7 +477,7 @@ async fn monthly_bill_email(
     }
     let facts = BillFacts {
         customer_name: customer.name.clone(),
-        charged_on: now.format("%B %-d, %Y").to_string(),
+        charged_on: long_date(now),
         amount: Money::from_cents(bill.total_cents),
         period: period_name(&bill.period),
         products: products.into_iter().map(|(_, billed)| billed).collect(),

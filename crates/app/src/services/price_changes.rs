@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Timelike, Utc};
 use serde_json::{Value, json};
 use tollgate_domain::Money;
 use tollgate_domain::billing::BillStatus;
-use tollgate_domain::calendar::{Month, format_instant, parse_instant};
+use tollgate_domain::calendar::{Month, format_instant, long_date, parse_instant};
 use tollgate_domain::json::Object;
 use tollgate_domain::pricing::{PriceSchedule, ProductKind};
 use tollgate_domain::proration::remaining_including_today;
@@ -92,10 +92,6 @@ impl Pending {
             "accepted_count": self.accepted.len(),
         })
     }
-}
-
-fn long_date(at: DateTime<Utc>) -> String {
-    at.format("%B %-d, %Y").to_string()
 }
 
 fn kind_of(product: &Product) -> Result<ProductKind> {

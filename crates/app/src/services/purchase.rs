@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use tollgate_domain::Money;
 use tollgate_domain::billing::{BillKind, BillStatus, LineKind};
-use tollgate_domain::calendar::Month;
+use tollgate_domain::calendar::{Month, long_date};
 use tollgate_domain::codes::is_product_code;
 use tollgate_domain::proration::SignupCharge;
 use tollgate_domain::subscription::SubscriptionState;
@@ -280,7 +280,7 @@ pub async fn signup_email(
             .support_contact
             .clone()
             .unwrap_or_else(|| offer.seller.public_contact.clone()),
-        charged: charged.map(|(at, amount)| (at.format("%B %-d, %Y").to_string(), amount)),
+        charged: charged.map(|(at, amount)| (long_date(at), amount)),
         payment_pending,
         monthly_fee: offer.product.price.pricing.monthly_fee,
         price_change: match &offer.price_change {

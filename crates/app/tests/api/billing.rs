@@ -485,6 +485,15 @@ async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(ba
         (&json!("10.00"), &json!("failed"), &json!(1))
     );
     assert_eq!(alerts(&app.emails_to("ann@example.com").await), 1);
+    let alert_texts = |emails: &[Value]| -> Vec<String> {
+        emails
+            .iter()
+            .filter(|e| e["subject"].as_str().unwrap().starts_with("Billing Alert"))
+            .map(|e| e["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = &alert_texts(&app.emails_to("ann@example.com").await)[0];
+    assert!(first.contains("We will try again on July 7, 2027"), "{first}");
     for (day, attempts) in [("06", 1), ("07", 2), ("13", 2), ("14", 3), ("20", 3)] {
         app.set_clock(&format!("2027-07-{day}T12:00:00Z")).await;
         let bills = app.bills_of("ann@example.com").await;
@@ -508,6 +517,13 @@ async fn dunning_retries_on_the_7th_14th_and_21st_then_cancels_for_nonpayment(ba
     assert_eq!(lines(july).last().unwrap().1, "-3.23");
     let emails = app.emails_to("ann@example.com").await;
     assert_eq!(alerts(&emails), 4);
+    let texts = alert_texts(&emails);
+    assert!(texts[1].contains("try again on July 14, 2027") && texts[2].contains("try again on July 21, 2027"));
+    assert!(
+        !texts[3].contains("try again on"),
+        "the 21st's was the last: {}",
+        texts[3]
+    );
     assert_eq!(
         subjects(&emails).last().unwrap(),
         "Your Backup Pro Subscription Has Been Canceled"

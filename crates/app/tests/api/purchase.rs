@@ -123,6 +123,16 @@ async fn declined_signup_stays_pending_until_a_new_card_pays(backend: Backend) {
         subjects.contains(&"Billing Alert from Tollgate".to_owned()),
         "{subjects:?}"
     );
+    let emails = app.emails_to("ben@example.com").await;
+    let alert = emails
+        .iter()
+        .find(|e| e["subject"] == "Billing Alert from Tollgate")
+        .unwrap();
+    let text = alert["text"].as_str().unwrap();
+    assert!(
+        text.contains("if it has not by July 1, 2027, it is canceled then"),
+        "{text}"
+    );
     assert!(
         subjects.contains(&"Your Backup Pro Purchase".to_owned()),
         "{subjects:?}"

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use tollgate_domain::Money;
+use tollgate_domain::calendar::long_date;
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_store::bills::Bill;
 
@@ -142,7 +143,7 @@ fn billing_page(
         products,
         focus,
         unpaid: month.unpaid.iter().map(unpaid_bill).collect(),
-        next_bill_on: month.next_bill_on.format("%B %-d, %Y").to_string(),
+        next_bill_on: long_date(month.next_bill_on),
         next_bill_estimate: month.next_bill_estimate,
         card: month.card.as_ref().map(describe_card),
         chart,
@@ -154,7 +155,7 @@ fn billing_page(
 
 fn unpaid_bill(bill: &Bill) -> UnpaidBill {
     UnpaidBill {
-        issued_on: tollgate_store::instant(bill.issued_at).format("%B %-d, %Y").to_string(),
+        issued_on: long_date(tollgate_store::instant(bill.issued_at)),
         kind: bill.kind.clone(),
         status: bill.status.clone(),
         total: Money::from_cents(bill.total_cents),
@@ -284,7 +285,7 @@ async fn subscription_page(
     };
     let view = ProductView::load(state, product).await?;
     let pricing = pricing_table(state, &view.price).await?;
-    let date = |at: i64| tollgate_store::instant(at).format("%B %-d, %Y").to_string();
+    let date = |at: i64| long_date(tollgate_store::instant(at));
     let product = &view.product;
     Ok(SubscriptionPage {
         layout,
