@@ -155,6 +155,32 @@ impl Store {
         })
     }
 
+    /// How many customers accepted a change.
+    pub async fn accepted_count(&self, change_id: &str) -> Result<i64> {
+        read!(self, |c| {
+            let (count,): (i64,) =
+                sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT) FROM price_change_acceptances WHERE change_id = $1")
+                    .bind(change_id)
+                    .fetch_one(&mut *c)
+                    .await?;
+            Ok(count)
+        })
+    }
+
+    /// Whether a customer accepted a change.
+    pub async fn has_accepted(&self, change_id: &str, customer_id: &str) -> Result<bool> {
+        read!(self, |c| {
+            let row: Option<(String,)> = sqlx::query_as(
+                "SELECT customer_id FROM price_change_acceptances WHERE change_id = $1 AND customer_id = $2",
+            )
+            .bind(change_id)
+            .bind(customer_id)
+            .fetch_optional(&mut *c)
+            .await?;
+            Ok(row.is_some())
+        })
+    }
+
     /// The customers who accepted a change.
     pub async fn price_change_acceptances(&self, change_id: &str) -> Result<Vec<String>> {
         read!(self, |c| {

@@ -300,6 +300,19 @@ impl Store {
         .await
     }
 
+    /// How many pending and active subscriptions a product has.
+    pub async fn open_subscription_count(&self, product_id: &str) -> Result<i64> {
+        read!(self, |c| {
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM subscriptions WHERE product_id = $1 AND state <> 'canceled'",
+            )
+            .bind(product_id)
+            .fetch_one(&mut *c)
+            .await?;
+            Ok(count)
+        })
+    }
+
     /// A product's pending and active subscriptions, oldest first.
     pub async fn open_subscriptions_to_product(&self, product_id: &str) -> Result<Vec<Subscription>> {
         read!(self, |c| Ok(sqlx::query_as(

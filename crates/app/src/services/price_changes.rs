@@ -15,7 +15,7 @@ use tollgate_domain::Money;
 use tollgate_domain::billing::BillStatus;
 use tollgate_domain::calendar::{Month, format_instant, long_date, parse_instant};
 use tollgate_domain::json::Object;
-use tollgate_domain::pricing::{PriceSchedule, ProductKind};
+use tollgate_domain::pricing::PriceSchedule;
 use tollgate_domain::proration::remaining_including_today;
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_domain::validation::optional_text;
@@ -33,7 +33,7 @@ use crate::mail::compose::{self, Moment, PriceChangeFacts, PriceChangeNotice};
 use crate::services::cancellation;
 use crate::services::payments;
 use crate::services::price_table::pricing_table;
-use crate::services::products::{self, schedule_of};
+use crate::services::products::{self, kind_of, schedule_of};
 use crate::state::AppState;
 
 /// R25: a passive change is announced at least this long before it takes effect.
@@ -70,7 +70,8 @@ pub struct Pending {
     pub change: PriceChange,
     pub mode: Mode,
     pub schedule: PriceSchedule,
-    pub accepted: HashSet<String>,
+    /// How many customers accepted it so far.
+    pub accepted: i64,
 }
 
 impl Pending {
@@ -89,13 +90,9 @@ impl Pending {
             "pricing": self.schedule.pricing.to_json(),
             "configurations": self.schedule.configurations_json(),
             "message": self.change.message,
-            "accepted_count": self.accepted.len(),
+            "accepted_count": self.accepted,
         })
     }
-}
-
-fn kind_of(product: &Product) -> Result<ProductKind> {
-    Ok(ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?)
 }
 
 fn schedule_of_change(product: &Product, change: &PriceChange) -> Result<PriceSchedule> {
@@ -109,19 +106,14 @@ fn schedule_of_change(product: &Product, change: &PriceChange) -> Result<PriceSc
     schedule_of(kind_of(product)?, &version)
 }
 
-/// The product's pending change with who accepted it, if it has one.
+/// The product's pending change with how many accepted it, if it has one.
 pub async fn pending(state: &AppState, product: &Product) -> Result<Option<Pending>> {
     let Some(change) = state.store.pending_price_change(&product.id).await? else {
         return Ok(None);
     };
     let mode = Mode::parse(&change.mode).ok_or_else(|| anyhow::anyhow!("price change mode {}", change.mode))?;
     let schedule = schedule_of_change(product, &change)?;
-    let accepted = state
-        .store
-        .price_change_acceptances(&change.id)
-        .await?
-        .into_iter()
-        .collect();
+    let accepted = state.store.accepted_count(&change.id).await?;
     Ok(Some(Pending {
         change,
         mode,
@@ -185,7 +177,7 @@ pub async fn schedule(state: &AppState, seller: &Seller, code: &str, body: &Valu
         change,
         mode,
         schedule,
-        accepted: HashSet::new(),
+        accepted: 0,
     };
     let emails = notices(state, &product, &pending, PriceChangeNotice::Scheduled, now).await?;
     match state.store.schedule_price_change(&pending.change, &emails).await {
@@ -251,7 +243,8 @@ async fn notices(
         .iter()
         .zip(&customers)
         .map(|(subscription, customer)| {
-            let facts = told.facts(customer, pending.accepted.contains(&customer.id), Difference::None);
+            // Nobody has accepted a change being scheduled, and the withdrawal notice does not ask.
+            let facts = told.facts(customer, false, Difference::None);
             told.email(notice, subscription, customer, &facts, now)
         })
         .collect()
@@ -408,11 +401,17 @@ async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -
     let subscriptions = state.store.open_subscriptions_to_product(&product.id).await?;
     let customers = customers_of(state, &subscriptions).await?;
     let told = Told::new(state, product, pending).await?;
+    let acceptances: HashSet<String> = state
+        .store
+        .price_change_acceptances(&pending.change.id)
+        .await?
+        .into_iter()
+        .collect();
     for (subscription, customer) in subscriptions.iter().zip(&customers) {
         if subscription.created_at >= pending.change.effective_at {
             continue;
         }
-        let accepted = pending.accepted.contains(&customer.id);
+        let accepted = acceptances.contains(&customer.id);
         if pending.mode == Mode::Active && !accepted {
             let unused = rest_of_month(old_fee);
             match cancellation::cancel_unaccepted(state, customer, product, subscription, at, unused).await {

@@ -40,7 +40,7 @@ impl ProductView {
     /// The product with the price in force at `at`.
     pub async fn load_at(state: &AppState, product: Product, at: DateTime<Utc>) -> Result<ProductView> {
         let version = state.store.price_at(&product.id, millis(at)).await?;
-        let kind = ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
+        let kind = kind_of(&product)?;
         let price = schedule_of(kind, &version)?;
         let purchase_url = state.settings.url(&format!("/purchase/{}", product.offering_code));
         Ok(ProductView {
@@ -71,9 +71,14 @@ impl ProductView {
     }
 }
 
+/// A stored product's kind; one that does not parse is corrupt data.
+pub fn kind_of(product: &Product) -> Result<ProductKind> {
+    Ok(ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?)
+}
+
 /// The prices of a product in force during a month, each from its first day (R26).
 pub async fn prices_in(state: &AppState, product: &Product, month: Month) -> Result<Vec<PriceFrom>> {
-    let kind = ProductKind::parse(&product.kind).ok_or_else(|| anyhow::anyhow!("product kind {}", product.kind))?;
+    let kind = kind_of(product)?;
     let versions = state
         .store
         .prices_during(&product.id, millis(month.start()), millis(month.next().start()))

@@ -74,7 +74,7 @@ async fn pending_change(
         company_name: company_name.to_owned(),
         effective_on: pending.effective_on(),
         active: pending.mode == Mode::Active,
-        accepted: pending.accepted.contains(&user.account.id),
+        accepted: state.store.has_accepted(&pending.change.id, &user.account.id).await?,
         pricing: pricing_table(state, &pending.schedule).await?,
         message: pending.change.message.clone(),
     }))

@@ -36,8 +36,8 @@ struct PriceChangePage {
 struct PendingRow {
     effective_on: String,
     authorization: &'static str,
-    accepted_count: usize,
-    subscribers: usize,
+    accepted_count: i64,
+    subscribers: i64,
     pricing: Vec<(String, String)>,
     message: Option<String>,
 }
@@ -117,13 +117,13 @@ async fn page_for(state: &AppState, seller: &Seller, code: &str, layout: Layout,
     let load = async {
         let product = products::owned(state, seller, code).await?;
         let pending = price_changes::pending(state, &product).await?;
-        let subscribers = state.store.open_subscriptions_to_product(&product.id).await?.len();
+        let subscribers = state.store.open_subscription_count(&product.id).await?;
         let view = ProductView::load(state, product).await?;
         let pending = match pending {
             Some(p) => Some(PendingRow {
                 effective_on: p.effective_on(),
                 authorization: p.mode.as_str(),
-                accepted_count: p.accepted.len(),
+                accepted_count: p.accepted,
                 subscribers,
                 pricing: pricing_table(state, &p.schedule).await?,
                 message: p.change.message.clone(),
@@ -174,7 +174,7 @@ pub async fn schedule(State(state): State<AppState>, user: User, Path(code): Pat
     let fields = ChangeFields::of(&form);
     let scheduled = async {
         let product = products::owned(&state, &seller, &code).await?;
-        let kind = ProductKind::parse(&product.kind).ok_or(Error::NotFound("product"))?;
+        let kind = products::kind_of(&product)?;
         price_changes::schedule(&state, &seller, &code, &fields.body(kind)?).await
     };
     let shown = match scheduled.await {

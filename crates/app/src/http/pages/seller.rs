@@ -151,7 +151,7 @@ async fn console_page(state: &AppState, seller: &Seller, layout: Layout, outcome
                     "{} from {} · {} accepted",
                     p.mode.as_str(),
                     p.effective_on(),
-                    p.accepted.len()
+                    p.accepted
                 )
             });
             products.push((view, pending));
