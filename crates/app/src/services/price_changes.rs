@@ -209,7 +209,11 @@ pub async fn withdraw(state: &AppState, seller: &Seller, code: &str) -> Result<(
 
 /// The customer accepts the pending active change of a product they subscribe to (R27).
 pub async fn accept(state: &AppState, customer: &Account, code: &str) -> Result<Pending> {
-    let (product, _) = products::with_seller(state, code).await?;
+    let product = state
+        .store
+        .product_by_code(code)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
     state
         .store
         .open_subscription(&customer.id, &product.id)

@@ -262,6 +262,15 @@ impl MonthOfSubscriptions {
     }
 }
 
+/// A cell of text people typed (a name, an e-mail address, a description), kept from being read as a formula by a
+/// spreadsheet that opens the file: one starting with `=`, `+`, `-`, `@` or a control character gets a `'` first.
+fn text_cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
 fn csv_text(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Result<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header).map_err(anyhow::Error::from)?;
@@ -326,8 +335,8 @@ async fn revenue_csv(state: &AppState, seller: &Seller, month: Month) -> Result<
             let s = &r.subscription;
             let (since, until) = since_and_until(s);
             vec![
-                s.customer_name.clone(),
-                s.customer_email.clone(),
+                text_cell(&s.customer_name),
+                text_cell(&s.customer_email),
                 s.persistent_identifier.clone().unwrap_or_default(),
                 s.product_code.clone(),
                 since,
@@ -361,7 +370,7 @@ async fn usage_csv(state: &AppState, seller: &Seller, month: Month) -> Result<St
         rows.iter().map(|r| {
             let s = r.subscription;
             vec![
-                s.customer_email.clone(),
+                text_cell(&s.customer_email),
                 s.persistent_identifier.clone().unwrap_or_default(),
                 s.product_code.clone(),
                 since_and_until(s).0,
@@ -389,8 +398,22 @@ pub async fn transactions_csv(state: &AppState, seller: &Seller) -> Result<Strin
                 t.kind,
                 amount.to_string(),
                 balance.to_string(),
-                t.description,
+                text_cell(&t.description),
             ]
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_text_is_never_a_formula() {
+        assert_eq!(text_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text_cell("-1+2"), "'-1+2");
+        assert_eq!(text_cell("Casey Customer"), "Casey Customer");
+        assert_eq!(text_cell(""), "");
+    }
 }
