@@ -70,6 +70,15 @@ pub fn available_from(month: Month) -> DateTime<Utc> {
     month.next().start() + Duration::days(14)
 }
 
+/// The latest month whose reports are out at `now`: the previous one from the 15th, else the one before.
+pub fn latest_available(now: DateTime<Utc>) -> Month {
+    let previous = Month::of(now).previous();
+    match now >= available_from(previous) {
+        true => previous,
+        false => previous.previous(),
+    }
+}
+
 async fn ready(state: &AppState, month: Month) -> Result<()> {
     let from = available_from(month);
     if state.now().await? < from {

@@ -120,15 +120,6 @@ pub async fn console(State(state): State<AppState>, user: User, visitor: Visitor
 /// Months of revenue in the console's chart: the current one and the eleven before it.
 const CHART_MONTHS: u32 = 12;
 
-/// The latest month whose reports are out at `now`: the previous one from the 15th, else the one before.
-fn latest_report(now: chrono::DateTime<chrono::Utc>) -> Month {
-    let previous = Month::of(now).previous();
-    match now >= reports::available_from(previous) {
-        true => previous,
-        false => previous.previous(),
-    }
-}
-
 /// What a form on the console did, shown at its top.
 enum Outcome {
     None,
@@ -174,7 +165,7 @@ async fn console_page(state: &AppState, seller: &Seller, layout: Layout, outcome
     };
     match load.await {
         Ok((keys, products, balance, history, month, activity, revenue, subscriptions)) => render(ConsolePage {
-            latest_report: latest_report(subscriptions.as_of).to_string(),
+            latest_report: reports::latest_available(subscriptions.as_of).to_string(),
             subscriptions,
             month_name: month.long_name(),
             activity,
