@@ -199,12 +199,13 @@ impl Store {
     pub async fn apply_price_change(&self, effect: Effect<'_>) -> Result<Option<Option<StartedAttempt>>> {
         write!(self, |c| {
             let d = effect.difference;
-            let applied: Option<(i64,)> =
-                sqlx::query_as("SELECT 1 FROM fee_differences WHERE subscription_id = $1 AND change_id = $2")
-                    .bind(&d.subscription_id)
-                    .bind(&d.change_id)
-                    .fetch_optional(&mut *c)
-                    .await?;
+            let applied: Option<(String,)> = sqlx::query_as(
+                "SELECT subscription_id FROM fee_differences WHERE subscription_id = $1 AND change_id = $2",
+            )
+            .bind(&d.subscription_id)
+            .bind(&d.change_id)
+            .fetch_optional(&mut *c)
+            .await?;
             if applied.is_some() {
                 return Ok(None);
             }

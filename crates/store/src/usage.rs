@@ -289,7 +289,7 @@ impl Store {
     /// Adds up the day totals of usage stored before they existed (migration 0005), once.
     pub(crate) async fn backfill_day_totals(&self) -> Result<()> {
         write!(self, |c| {
-            let totals: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM usage_daily LIMIT 1")
+            let totals: Option<(String,)> = sqlx::query_as("SELECT key FROM usage_daily LIMIT 1")
                 .fetch_optional(&mut *c)
                 .await?;
             if totals.is_some() {

@@ -1,6 +1,7 @@
 //! Exactly once across crashes (R20): a charge interrupted between the gateway and the database is finished with
 //! its original idempotency key, never made twice; a monthly run killed half-way (kill -9 of the real binary) and
-//! restarted bills and charges every customer exactly once; two processes running the same 1st do too.
+//! restarted bills and charges every customer exactly once; two processes running the same 1st do too; and a price
+//! change's instant killed half-way refunds every customer exactly once.
 
 use chrono::Utc;
 use reqwest::{Method, StatusCode};
@@ -14,6 +15,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_charge_interrupted_after_the_gateway_is_finished_once,
     a_monthly_run_killed_half_way_bills_everyone_once_after_a_restart,
+    a_price_changes_instant_killed_half_way_refunds_everyone_once_after_a_restart,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,6 +141,76 @@ async fn a_monthly_run_killed_half_way_bills_everyone_once_after_a_restart(backe
     seeded.db.drop_now().await;
 }
 
+async fn a_price_changes_instant_killed_half_way_refunds_everyone_once_after_a_restart(backend: Backend) {
+    let seeded = Seeded::new(backend, 2000).await;
+    let server = seeded.process();
+    assert_eq!(server.move_clock(JULY_1ST).await, StatusCode::OK);
+    seeded.check_everyone_billed_once().await;
+    // From July 21 the fee is 5.00: (5 - 10) × 11/31 = -1.774… back to everyone at that instant.
+    let change = serde_json::json!({"effective_at": "2027-07-21T00:00:00Z", "authorization": "passive",
+        "pricing": {"signup_fee": "0.00", "monthly_fee": "5.00", "usage": []}});
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/products/{}/price-changes",
+            server.url, seeded.product_code
+        ))
+        .bearer_auth(&seeded.seller_key)
+        .json(&change)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let mover = {
+        let server_url = server.url.clone();
+        tokio::spawn(async move { move_clock(&server_url, "2027-07-21T00:00:00Z").await })
+    };
+    // Killed once a tenth of the refunds are paid back.
+    let store = tollgate_store::Store::connect(&seeded.db.url).await.unwrap();
+    let seller = seeded.seller(&store).await;
+    let refunds = |transactions: Vec<tollgate_store::ledger::SellerTransaction>| {
+        transactions
+            .into_iter()
+            .filter(|t| t.kind == "refund")
+            .collect::<Vec<_>>()
+    };
+    let mut refunded = 0;
+    for _ in 0..3000 {
+        refunded = refunds(store.seller_transactions(&seller.id).await.unwrap()).len();
+        if refunded >= seeded.customers / 10 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    drop(server);
+    let _ = mover.await;
+    let after_kill = refunds(store.seller_transactions(&seller.id).await.unwrap()).len();
+    assert!(
+        refunded >= seeded.customers / 10 && after_kill < seeded.customers,
+        "killed during the instant ({after_kill} of {} refunded)",
+        seeded.customers
+    );
+    // The restarted process finishes the instant before it serves.
+    let restarted = seeded.process();
+    drop(restarted);
+    let refunds = refunds(store.seller_transactions(&seller.id).await.unwrap());
+    assert_eq!(refunds.len(), seeded.customers, "one refund per customer");
+    assert!(refunds.iter().all(|t| t.amount_cents == -177), "each 1.77");
+    let emails = store.recent_emails(i64::MAX).await.unwrap();
+    let confirmations = emails
+        .iter()
+        .filter(|e| e.subject.starts_with("Price Change in Effect"))
+        .count();
+    assert_eq!(confirmations, seeded.customers, "one confirmation each");
+    let product = store.product_by_code(&seeded.product_code).await.unwrap().unwrap();
+    assert!(
+        store.pending_price_change(&product.id).await.unwrap().is_none(),
+        "the change is in effect"
+    );
+    assert_eq!(store.ledger_violations().await.unwrap(), Vec::<String>::new());
+    store.close().await;
+    seeded.db.drop_now().await;
+}
+
 /// A database with one seller, a 10.00-a-month product and `customers` active subscribers with paying cards, seeded
 /// through the store on June 15, served by no process yet.
 struct Seeded {
@@ -146,6 +218,7 @@ struct Seeded {
     db: TestDatabase,
     customers: usize,
     seller_key: String,
+    product_code: String,
 }
 
 impl Seeded {
@@ -186,12 +259,21 @@ impl Seeded {
             db: app.stop_keeping_database().await,
             customers,
             seller_key,
+            product_code: product.code,
         }
     }
 
     /// The real binary serving the database, started after its start-up work is done.
     fn process(&self) -> ServerProcess {
         ServerProcess::start(&self.db.url, self.backend)
+    }
+
+    async fn seller(&self, store: &tollgate_store::Store) -> tollgate_store::sellers::Seller {
+        store
+            .seller_by_api_key(&tollgate::secrets::sha256_hex(&self.seller_key))
+            .await
+            .unwrap()
+            .unwrap()
     }
 
     /// Every customer has exactly one monthly bill for June, paid with one attempt; the seller got one deposit
@@ -213,11 +295,7 @@ impl Seeded {
                 "{status} bills"
             );
         }
-        let seller = store
-            .seller_by_api_key(&tollgate::secrets::sha256_hex(&self.seller_key))
-            .await
-            .unwrap()
-            .unwrap();
+        let seller = self.seller(&store).await;
         let deposits = store.seller_transactions(&seller.id).await.unwrap();
         assert_eq!(deposits.len(), self.customers, "one deposit per bill");
         let balance = store
@@ -332,8 +410,9 @@ impl ServerProcess {
                 reader.read_line(&mut line).expect("read stdout") > 0,
                 "tollgate stopped before listening"
             );
-            if let Some(address) = line.trim_end().strip_prefix("listening on ") {
-                server.url = address.to_owned();
+            match line.trim_end().strip_prefix("listening on ") {
+                Some(address) => server.url = address.to_owned(),
+                None => eprint!("tollgate: {line}"),
             }
         }
         // The log goes on on standard output: read to the end, so that the server never writes into a closed pipe,

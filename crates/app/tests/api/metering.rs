@@ -15,6 +15,7 @@ on_both_backends!(
     as20_resubscribing_pays_again_and_keeps_the_identities,
     canceling_a_pending_subscription_voids_its_signup_bill,
     r14_previous_month_usage_is_accepted_and_marked_late_once_its_month_is_over,
+    a_restart_after_usage_was_stored_starts,
 );
 
 async fn post_usage(app: &TestApp, key: &str, records: Value) -> (StatusCode, Value) {
@@ -525,5 +526,20 @@ async fn r14_previous_month_usage_is_accepted_and_marked_late_once_its_month_is_
     let july = store.usage_of_customer(&account.id, "2027-07").await.unwrap();
     assert_eq!(july.len(), 1);
     assert!(!july[0].late);
+    app.finish().await;
+}
+
+/// Every start applies the migrations and their one-time back-fill of day totals, which must see that the totals
+/// exist and leave them alone, on PostgreSQL too.
+async fn a_restart_after_usage_was_stored_starts(backend: Backend) {
+    let app = TestApp::starting(backend, "2027-06-17T00:00:00Z").await;
+    let seller = app.create_seller("seller@example.com").await;
+    let product = app.create_product(&seller, as2_pricing()).await;
+    let (customer, token, _) = subscribed(&app, &seller, &product, "ann@example.com").await;
+    store_usage(&app, &product, &token, "june", "4.2", "2027-06-17T00:00:00Z").await;
+    let store = &app.running().state.store;
+    store.migrate().await.expect("the start-up work of a restart");
+    let (_, page) = customer.page("/billing").await;
+    assert!(page.contains("4.2"), "the day totals are as before: {page}");
     app.finish().await;
 }
