@@ -30,6 +30,14 @@ pub struct Bill {
     pub refund_of: Option<String>,
 }
 
+/// A bill with the subscription whose fee it carries.
+#[derive(FromRow)]
+struct FeeBill {
+    fee_subscription_id: String,
+    #[sqlx(flatten)]
+    bill: Bill,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct BillLine {
     pub bill_id: String,
@@ -349,6 +357,24 @@ impl Store {
         .bind(month)
         .fetch_optional(&mut *c)
         .await?))
+    }
+
+    /// The bills that carry the fees of a product's subscriptions for a month (R20), by subscription.
+    pub async fn fee_bills_of_product(&self, product_id: &str, month: &str) -> Result<Vec<(String, Bill)>> {
+        read!(self, |c| {
+            let rows: Vec<FeeBill> = sqlx::query_as(
+                "SELECT f.subscription_id AS fee_subscription_id, b.*
+                 FROM monthly_fees_charged f
+                 JOIN subscriptions s ON s.id = f.subscription_id
+                 JOIN bills b ON b.id = f.bill_id
+                 WHERE s.product_id = $1 AND f.month = $2",
+            )
+            .bind(product_id)
+            .bind(month)
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(rows.into_iter().map(|r| (r.fee_subscription_id, r.bill)).collect())
+        })
     }
 
     /// A subscription's sign-up bill, if it had one.

@@ -49,7 +49,7 @@ point_row!(FeeDifference {
     bill_id
 });
 
-/// Everything a change that takes effect does to one subscription that stays, in one transaction.
+/// Everything a change that takes effect does to one subscription that stays.
 pub struct Effect<'a> {
     pub difference: &'a FeeDifference,
     /// How a decrease is given back; `Nothing` for an increase (the next 1st's bill carries it).
@@ -193,41 +193,46 @@ impl Store {
         })
     }
 
-    /// Applies a change to one subscription that stays: records its fee difference, settles a decrease, and puts
-    /// the confirmation in the outbox. Returns `None` when this subscription's effect was applied already (a
-    /// repeated midnight), and a refund's first attempt when there is one to make.
-    pub async fn apply_price_change(&self, effect: Effect<'_>) -> Result<Option<Option<StartedAttempt>>> {
+    /// Applies a change to subscriptions that stay, in one transaction: for each, records its fee difference,
+    /// settles a decrease, and puts the confirmation in the outbox. Each answer is `None` when that subscription's
+    /// effect was applied already (a repeated midnight), else the refund's first attempt when there is one to make.
+    /// A process applying the same change at the same moment makes this fail, and everything here is rolled back.
+    pub async fn apply_price_change(&self, effects: &[Effect<'_>]) -> Result<Vec<Option<Option<StartedAttempt>>>> {
         write!(self, |c| {
-            let d = effect.difference;
-            let applied: Option<(String,)> = sqlx::query_as(
-                "SELECT subscription_id FROM fee_differences WHERE subscription_id = $1 AND change_id = $2",
-            )
-            .bind(&d.subscription_id)
-            .bind(&d.change_id)
-            .fetch_optional(&mut *c)
-            .await?;
-            if applied.is_some() {
-                return Ok(None);
+            let mut applied = Vec::with_capacity(effects.len());
+            for effect in effects {
+                let d = effect.difference;
+                let done: Option<(String,)> = sqlx::query_as(
+                    "SELECT subscription_id FROM fee_differences WHERE subscription_id = $1 AND change_id = $2",
+                )
+                .bind(&d.subscription_id)
+                .bind(&d.change_id)
+                .fetch_optional(&mut *c)
+                .await?;
+                if done.is_some() {
+                    applied.push(None);
+                    continue;
+                }
+                // The settlement first: the record names the bill it writes.
+                let attempt = c.settle_fee(&effect.settlement, effect.at).await?;
+                sqlx::query(
+                    "INSERT INTO fee_differences (subscription_id, change_id, customer_id, product_id, amount_cents,
+                                                  description, bill_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&d.subscription_id)
+                .bind(&d.change_id)
+                .bind(&d.customer_id)
+                .bind(&d.product_id)
+                .bind(d.amount_cents)
+                .bind(&d.description)
+                .bind(&d.bill_id)
+                .execute(&mut *c)
+                .await?;
+                c.insert_email(effect.email).await?;
+                applied.push(Some(attempt));
             }
-            // The settlement first: the record names the bill it writes. A process applying the same change at the
-            // same moment makes this insert fail, and everything here is rolled back.
-            let attempt = c.settle_fee(&effect.settlement, effect.at).await?;
-            sqlx::query(
-                "INSERT INTO fee_differences (subscription_id, change_id, customer_id, product_id, amount_cents,
-                                              description, bill_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&d.subscription_id)
-            .bind(&d.change_id)
-            .bind(&d.customer_id)
-            .bind(&d.product_id)
-            .bind(d.amount_cents)
-            .bind(&d.description)
-            .bind(&d.bill_id)
-            .execute(&mut *c)
-            .await?;
-            c.insert_email(effect.email).await?;
-            Ok::<_, StoreError>(Some(attempt))
+            Ok::<_, StoreError>(applied)
         })
     }
 

@@ -33,6 +33,15 @@ pub struct Charge<'a> {
     pub idempotency_key: String,
 }
 
+/// One refund of a batch: the earlier charge it pays back, by the gateway's reference, the amount and the refund's
+/// idempotency key.
+#[derive(Debug, Clone)]
+pub struct Refund<'a> {
+    pub charge_reference: &'a str,
+    pub amount: Money,
+    pub idempotency_key: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("the card was refused: {0}")]
@@ -79,4 +88,17 @@ pub trait PaymentGateway: Send + Sync {
         idempotency_key: &str,
         at: DateTime<Utc>,
     ) -> Result<ChargeResult, GatewayError>;
+
+    /// Makes several refunds as of the same instant, each as [`PaymentGateway::refund`] makes one: the answers in
+    /// the refunds' order.
+    async fn refund_many(&self, refunds: &[Refund<'_>], at: DateTime<Utc>) -> Vec<Result<ChargeResult, GatewayError>> {
+        let mut results = Vec::with_capacity(refunds.len());
+        for refund in refunds {
+            results.push(
+                self.refund(refund.charge_reference, refund.amount, &refund.idempotency_key, at)
+                    .await,
+            );
+        }
+        results
+    }
 }

@@ -10,7 +10,7 @@ use tollgate_domain::card::CardDetails;
 use tollgate_store::Store;
 use tollgate_store::payments::SandboxCharge;
 
-use super::{Charge, ChargeResult, GatewayError, PaymentGateway, StoredCard};
+use super::{Charge, ChargeResult, GatewayError, PaymentGateway, Refund, StoredCard};
 use crate::secrets::random_token;
 
 const REFUSED_ON_ADD: &str = "4000000000000002";
@@ -112,15 +112,27 @@ impl PaymentGateway for SandboxGateway {
         idempotency_key: &str,
         at: DateTime<Utc>,
     ) -> Result<ChargeResult, GatewayError> {
-        // Kept with the charges, negative, against the charge it pays back.
-        self.record_one(SandboxCharge {
-            idempotency_key: idempotency_key.to_owned(),
-            payment_token: charge_reference.to_owned(),
-            amount_cents: -amount.cents(),
-            succeeded: true,
-            reference: format!("sbx_re_{}", random_token::<12>()),
-            created_at: tollgate_store::millis(at),
-        })
-        .await
+        self.record_one(sandbox_refund(charge_reference, amount, idempotency_key, at))
+            .await
+    }
+
+    async fn refund_many(&self, refunds: &[Refund<'_>], at: DateTime<Utc>) -> Vec<Result<ChargeResult, GatewayError>> {
+        let calls: Vec<SandboxCharge> = refunds
+            .iter()
+            .map(|r| sandbox_refund(r.charge_reference, r.amount, &r.idempotency_key, at))
+            .collect();
+        self.record(&calls).await
+    }
+}
+
+/// A refund as the sandbox records it: with the charges, negative, against the charge it pays back.
+fn sandbox_refund(charge_reference: &str, amount: Money, idempotency_key: &str, at: DateTime<Utc>) -> SandboxCharge {
+    SandboxCharge {
+        idempotency_key: idempotency_key.to_owned(),
+        payment_token: charge_reference.to_owned(),
+        amount_cents: -amount.cents(),
+        succeeded: true,
+        reference: format!("sbx_re_{}", random_token::<12>()),
+        created_at: tollgate_store::millis(at),
     }
 }

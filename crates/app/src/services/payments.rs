@@ -22,7 +22,7 @@ use tollgate_store::sellers::Seller;
 use tollgate_store::{millis, new_id};
 
 use crate::error::{Error, Result};
-use crate::gateway::{Charge, ChargeResult, GatewayError, PaymentGateway};
+use crate::gateway::{Charge, ChargeResult, GatewayError, PaymentGateway, Refund};
 use crate::mail::compose::{self, AlertFacts, BillFacts, BilledProduct, Moment};
 use crate::services::{dunning, products, purchase};
 use crate::state::AppState;
@@ -104,16 +104,17 @@ pub async fn make_attempt(state: &AppState, started: StartedAttempt, at: DateTim
     finish_attempt(state, gateway(state)?.as_ref(), started, at).await
 }
 
-/// An opened charge attempt with what its outcome's consequences are made of.
+/// An opened attempt, a charge or a refund, with what its outcome's consequences are made of.
 pub struct Attempt<'a> {
     pub started: &'a StartedAttempt,
     pub customer: &'a Account,
     pub lines: &'a [BillLineView],
 }
 
-/// Makes many opened charge attempts as of `at` together, each as [`make_attempt`] makes one: one call to the
-/// gateway for all, and one transaction for all their outcomes. The outcomes in the attempts' order;
-/// [`Error::GatewayUnavailable`] for an attempt whose answer did not come, which stays open to be resumed.
+/// Makes many opened attempts, charges and refunds, as of `at` together, each as [`make_attempt`] makes one: one
+/// call to the gateway for the charges and one for the refunds, and one transaction for all their outcomes. The
+/// outcomes in the attempts' order; [`Error::GatewayUnavailable`] for an attempt whose answer did not come, which
+/// stays open to be resumed.
 pub async fn make_attempts(
     state: &AppState,
     attempts: &[Attempt<'_>],
@@ -121,21 +122,40 @@ pub async fn make_attempts(
     catalogue: &mut Catalogue,
 ) -> Result<Vec<Result<ChargeOutcome>>> {
     let gateway = gateway(state)?;
-    if let Some(refund) = attempts
-        .iter()
-        .find(|a| a.started.bill.kind == BillKind::Refund.as_str())
-    {
-        return Err(anyhow::anyhow!("refund bill {} among charges", refund.started.bill.id).into());
-    }
+    let is_refund = |a: &Attempt<'_>| a.started.bill.kind == BillKind::Refund.as_str();
     let charges: Vec<Charge<'_>> = attempts
         .iter()
+        .filter(|a| !is_refund(a))
         .map(|a| Charge {
             token: &a.started.gateway_token,
             amount: Money::from_cents(a.started.bill.total_cents),
             idempotency_key: a.started.idempotency_key(),
         })
         .collect();
-    let answers = gateway.charge_many(&charges, at).await;
+    let mut references = Vec::new();
+    for attempt in attempts.iter().filter(|a| is_refund(a)) {
+        references.push(refunded_charge(state, &attempt.started.bill).await?);
+    }
+    let refunds: Vec<Refund<'_>> = attempts
+        .iter()
+        .filter(|a| is_refund(a))
+        .zip(&references)
+        .map(|(a, reference)| Refund {
+            charge_reference: reference,
+            amount: Money::from_cents(-a.started.bill.total_cents),
+            idempotency_key: a.started.idempotency_key(),
+        })
+        .collect();
+    let mut charged = gateway.charge_many(&charges, at).await.into_iter();
+    let mut refunded = gateway.refund_many(&refunds, at).await.into_iter();
+    let answers: Vec<_> = attempts
+        .iter()
+        .map(|a| match is_refund(a) {
+            true => refunded.next(),
+            false => charged.next(),
+        })
+        .map(|answer| answer.unwrap_or_else(|| Err(GatewayError::Unavailable("no answer".into()))))
+        .collect();
     let mut recorded = Vec::with_capacity(attempts.len());
     let mut outcomes = Vec::with_capacity(attempts.len());
     for (attempt, answer) in attempts.iter().zip(answers) {
@@ -170,20 +190,15 @@ async fn finish_attempt(
 ) -> Result<ChargeOutcome> {
     let bill = &started.bill;
     let refund = bill.kind == BillKind::Refund.as_str();
-    let call = match (refund, &bill.refund_of) {
-        (true, Some(refunded)) => {
-            let reference = state
-                .store
-                .charge_reference(refunded)
-                .await?
-                .ok_or(Error::NotFound("the refunded charge"))?;
+    let call = match refund {
+        true => {
+            let reference = refunded_charge(state, bill).await?;
             let amount = Money::from_cents(-bill.total_cents);
             gateway
                 .refund(&reference, amount, &started.idempotency_key(), now)
                 .await
         }
-        (true, None) => return Err(anyhow::anyhow!("refund bill {} names no refunded bill", bill.id).into()),
-        (false, _) => {
+        false => {
             let amount = Money::from_cents(bill.total_cents);
             gateway
                 .charge(&started.gateway_token, amount, &started.idempotency_key(), now)
@@ -209,6 +224,19 @@ async fn finish_attempt(
     .await?;
     state.store.finish_attempt(recorded.outcome()).await?;
     Ok(recorded.charge_outcome())
+}
+
+/// The gateway's reference of the charge a refund bill pays back.
+async fn refunded_charge(state: &AppState, bill: &Bill) -> Result<String> {
+    let refunded = bill
+        .refund_of
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("refund bill {} names no refunded bill", bill.id))?;
+    state
+        .store
+        .charge_reference(refunded)
+        .await?
+        .ok_or(Error::NotFound("the refunded charge"))
 }
 
 /// The gateway's answer as an attempt's result: a refused card is a declined charge; an unavailable gateway leaves

@@ -7,7 +7,7 @@
 //! (cancellations of customers who did not accept, each subscription's fee difference, the confirmations) is once
 //! per subscription by unique keys, so a repeated midnight repeats nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde_json::{Value, json};
@@ -20,7 +20,7 @@ use tollgate_domain::proration::remaining_including_today;
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_domain::validation::optional_text;
 use tollgate_store::accounts::Account;
-use tollgate_store::bills::{BillLine, NewBill};
+use tollgate_store::bills::{Bill, BillLine, BillLineView, NewBill};
 use tollgate_store::outbox::Email;
 use tollgate_store::price_changes::{Effect, FeeDifference, PriceChange};
 use tollgate_store::products::{PriceVersion, Product};
@@ -384,8 +384,11 @@ pub async fn take_effect(state: &AppState, at: DateTime<Utc>) -> Result<()> {
     Ok(())
 }
 
-/// One change at its instant, subscription by subscription: customers who did not accept an active change are
-/// canceled (R27); everyone else moves to the new price with their fee difference settled (R26) and is told.
+/// Subscriptions moved to a new price together: their effects in one transaction, their refunds in one batch.
+const CHUNK: usize = 200;
+
+/// One change at its instant: customers who did not accept an active change are canceled (R27); everyone else moves
+/// to the new price with their fee difference settled (R26) and is told, a chunk of subscriptions at a time.
 async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -> Result<()> {
     let at = pending.effective_at();
     let old = schedule_of(
@@ -404,13 +407,13 @@ async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -
     };
     let subscriptions = state.store.open_subscriptions_to_product(&product.id).await?;
     let customers = customers_of(state, &subscriptions).await?;
-    let told = Told::new(state, product, pending).await?;
     let acceptances: HashSet<String> = state
         .store
         .price_change_acceptances(&pending.change.id)
         .await?
         .into_iter()
         .collect();
+    let mut staying = Vec::new();
     for (subscription, customer) in subscriptions.iter().zip(&customers) {
         if subscription.created_at >= pending.change.effective_at {
             continue;
@@ -424,37 +427,88 @@ async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -
             }
             continue;
         }
-        let amount = rest_of_month(pending.schedule.pricing.monthly_fee - old_fee);
-        let decided = settle_difference(state, product, pending, subscription, amount).await?;
-        let facts = told.facts(customer, accepted, decided.difference);
-        let email = told.email(PriceChangeNotice::InEffect, subscription, customer, &facts, at)?;
-        let applied = state
-            .store
-            .apply_price_change(Effect {
-                difference: &decided.record,
-                settlement: match (&decided.refund, &decided.reduction) {
-                    (Some(bill), _) => FeeSettlement::Refund(bill),
-                    (_, Some(line)) => FeeSettlement::Reduce(line),
-                    _ => FeeSettlement::Nothing,
-                },
-                at: millis(at),
-                email: &email,
+        staying.push(Staying {
+            subscription,
+            customer,
+            accepted,
+        });
+    }
+    let amount = rest_of_month(pending.schedule.pricing.monthly_fee - old_fee);
+    let fee_bills: HashMap<String, Bill> = state
+        .store
+        .fee_bills_of_product(&product.id, &Month::of(at).to_string())
+        .await?
+        .into_iter()
+        .collect();
+    let told = Told::new(state, product, pending).await?;
+    let mut catalogue = payments::Catalogue::default();
+    for chunk in staying.chunks(CHUNK) {
+        let decided: Vec<Decided> = chunk
+            .iter()
+            .map(|s| {
+                decide(
+                    product,
+                    pending,
+                    s.subscription,
+                    amount,
+                    fee_bills.get(&s.subscription.id),
+                )
             })
-            .await;
-        match applied {
-            Ok(Some(Some(started))) => {
-                if let Err(error) = payments::make_attempt(state, started, at).await {
-                    tracing::warn!(%error, subscription = %subscription.id, "refund not paid yet; it will be resumed");
-                }
-            }
-            Ok(_) => {}
+            .collect();
+        let emails = chunk
+            .iter()
+            .zip(&decided)
+            .map(|(s, d)| {
+                let facts = told.facts(s.customer, s.accepted, d.difference);
+                told.email(PriceChangeNotice::InEffect, s.subscription, s.customer, &facts, at)
+            })
+            .collect::<Result<Vec<Email>>>()?;
+        let effects: Vec<Effect<'_>> = decided
+            .iter()
+            .zip(&emails)
+            .map(|(d, email)| Effect {
+                difference: &d.record,
+                settlement: d.settlement(),
+                at: millis(at),
+                email,
+            })
+            .collect();
+        let applied = match state.store.apply_price_change(&effects).await {
+            Ok(applied) => applied,
             Err(StoreError::Conflict) => {
                 return Err(Error::Busy("a bill this price change reduces has a charge under way"));
             }
             Err(error) => return Err(error.into()),
+        };
+        // The decreases' refunds, paid back together; one the gateway does not answer stays open and is resumed.
+        let lines: Vec<Vec<BillLineView>> = decided.iter().map(|d| refund_lines(product, d)).collect();
+        let attempts: Vec<payments::Attempt<'_>> = applied
+            .iter()
+            .zip(chunk)
+            .zip(&lines)
+            .filter_map(|((applied, s), lines)| {
+                let started = applied.as_ref()?.as_ref()?;
+                Some(payments::Attempt {
+                    started,
+                    customer: s.customer,
+                    lines,
+                })
+            })
+            .collect();
+        if !attempts.is_empty()
+            && let Err(error) = payments::make_attempts(state, &attempts, at, &mut catalogue).await
+        {
+            tracing::warn!(%error, change = %pending.change.id, "refunds not paid yet; they will be resumed");
         }
     }
     Ok(())
+}
+
+/// A subscription that stays through the change, with its customer.
+struct Staying<'a> {
+    subscription: &'a Subscription,
+    customer: &'a Account,
+    accepted: bool,
 }
 
 /// How one subscription's fee difference is settled, ready to be written.
@@ -465,29 +519,50 @@ struct Decided {
     reduction: Option<BillLine>,
 }
 
-/// R26: a decrease is refunded when the month's fee was collected, else taken off the unpaid bill carrying it; an
-/// increase is owed until the next 1st's bill.
-async fn settle_difference(
-    state: &AppState,
+impl Decided {
+    fn settlement(&self) -> FeeSettlement<'_> {
+        match (&self.refund, &self.reduction) {
+            (Some(bill), _) => FeeSettlement::Refund(bill),
+            (_, Some(line)) => FeeSettlement::Reduce(line),
+            _ => FeeSettlement::Nothing,
+        }
+    }
+}
+
+/// A refund bill's lines as its repayment is booked: with the product's code and seller.
+fn refund_lines(product: &Product, decided: &Decided) -> Vec<BillLineView> {
+    decided
+        .refund
+        .iter()
+        .flat_map(|bill| &bill.lines)
+        .map(|line| BillLineView {
+            bill_id: line.bill_id.clone(),
+            product_code: product.code.clone(),
+            seller_id: product.seller_id.clone(),
+            kind: line.kind.clone(),
+            dimension: line.dimension.clone(),
+            quantity: line.quantity.clone(),
+            amount_cents: line.amount_cents,
+            description: line.description.clone(),
+            usage_month: line.usage_month.clone(),
+        })
+        .collect()
+}
+
+/// R26: a decrease is refunded when the month's fee was collected (`fee_bill` is the bill carrying it), else taken
+/// off the unpaid bill; an increase is owed until the next 1st's bill.
+fn decide(
     product: &Product,
     pending: &Pending,
     subscription: &Subscription,
     amount: Money,
-) -> Result<Decided> {
+    fee_bill: Option<&Bill>,
+) -> Decided {
     let at = pending.effective_at();
     let description = difference_description(product, amount, at);
-    let fee_bill = match amount < Money::ZERO {
-        true => {
-            state
-                .store
-                .fee_bill(&subscription.id, &Month::of(at).to_string())
-                .await?
-        }
-        false => None,
-    };
     let mut refund = None;
     let mut reduction = None;
-    let (difference, bill_id) = match fee_bill.as_ref().map(|b| (b, BillStatus::parse(&b.status))) {
+    let (difference, bill_id) = match fee_bill.map(|b| (b, BillStatus::parse(&b.status))) {
         _ if amount.is_zero() => (Difference::None, None),
         // A sign-up still unpaid keeps the old fee for its first month: it may never be paid (R10).
         _ if amount > Money::ZERO && subscription.state == SubscriptionState::Pending.as_str() => {
@@ -524,12 +599,12 @@ async fn settle_difference(
         description,
         bill_id,
     };
-    Ok(Decided {
+    Decided {
         difference,
         record,
         refund,
         reduction,
-    })
+    }
 }
 
 fn difference_description(product: &Product, amount: Money, at: DateTime<Utc>) -> String {
