@@ -8,6 +8,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::ledger::{LedgerQueries, LedgerTransaction};
 use crate::outbox::{Email, OutboxQueries};
+use crate::products::Product;
 use crate::{
     Dialect, ROWS_PER_STATEMENT, Result, Store, StoreError, placeholders, queries, read, typed_placeholders, write,
 };
@@ -66,6 +67,23 @@ pub struct BillLineView {
     pub amount_cents: i64,
     pub description: String,
     pub usage_month: Option<String>,
+}
+
+impl BillLineView {
+    /// A line about to be written, with its product's code and seller.
+    pub fn of(line: &BillLine, product: &Product) -> BillLineView {
+        BillLineView {
+            bill_id: line.bill_id.clone(),
+            product_code: product.code.clone(),
+            seller_id: product.seller_id.clone(),
+            kind: line.kind.clone(),
+            dimension: line.dimension.clone(),
+            quantity: line.quantity.clone(),
+            amount_cents: line.amount_cents,
+            description: line.description.clone(),
+            usage_month: line.usage_month.clone(),
+        }
+    }
 }
 
 pub struct NewBill {

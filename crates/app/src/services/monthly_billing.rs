@@ -274,17 +274,7 @@ impl Prices {
                     .get(&line.product_id)
                     .ok_or(Error::NotFound("product"))?
                     .product;
-                Ok(BillLineView {
-                    bill_id: line.bill_id.clone(),
-                    product_code: product.code.clone(),
-                    seller_id: product.seller_id.clone(),
-                    kind: line.kind.clone(),
-                    dimension: line.dimension.clone(),
-                    quantity: line.quantity.clone(),
-                    amount_cents: line.amount_cents,
-                    description: line.description.clone(),
-                    usage_month: line.usage_month.clone(),
-                })
+                Ok(BillLineView::of(line, product))
             })
             .collect()
     }

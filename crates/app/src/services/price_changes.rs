@@ -535,17 +535,7 @@ fn refund_lines(product: &Product, decided: &Decided) -> Vec<BillLineView> {
         .refund
         .iter()
         .flat_map(|bill| &bill.lines)
-        .map(|line| BillLineView {
-            bill_id: line.bill_id.clone(),
-            product_code: product.code.clone(),
-            seller_id: product.seller_id.clone(),
-            kind: line.kind.clone(),
-            dimension: line.dimension.clone(),
-            quantity: line.quantity.clone(),
-            amount_cents: line.amount_cents,
-            description: line.description.clone(),
-            usage_month: line.usage_month.clone(),
-        })
+        .map(|line| BillLineView::of(line, product))
         .collect()
 }
 
