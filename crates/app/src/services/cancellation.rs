@@ -18,7 +18,7 @@ use tollgate_store::{StoreError, millis, new_id};
 use crate::error::{Error, Result};
 use crate::mail::compose::{self, CancellationFacts, Moment};
 use crate::services::payments;
-use crate::services::products::ProductView;
+use crate::services::products::{self, ProductView};
 use crate::state::AppState;
 
 /// A refund bill's event key: one cancellation per subscription (R20).
@@ -34,11 +34,7 @@ pub enum Settled {
 
 /// The customer cancels their pending or active subscription to a product.
 pub async fn cancel_by_customer(state: &AppState, customer: &Account, product_code: &str) -> Result<Settled> {
-    let product = state
-        .store
-        .product_by_code(product_code)
-        .await?
-        .ok_or(Error::NotFound("product"))?;
+    let product = products::by_code(state, product_code).await?;
     let subscription = state
         .store
         .open_subscription(&customer.id, &product.id)

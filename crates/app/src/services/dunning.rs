@@ -11,7 +11,7 @@ use tollgate_store::bills::Bill;
 use tollgate_store::instant;
 
 use crate::error::{Error, Result};
-use crate::services::{cancellation, payments};
+use crate::services::{cancellation, payments, products};
 use crate::state::AppState;
 
 /// The days of the month whose midnight retries failed monthly bills.
@@ -66,11 +66,7 @@ async fn cancel_for_nonpayment(state: &AppState, bill: &Bill, at: DateTime<Utc>)
         .collect();
     codes.dedup();
     for code in codes {
-        let product = state
-            .store
-            .product_by_code(&code)
-            .await?
-            .ok_or(Error::NotFound("product"))?;
+        let product = products::by_code(state, &code).await?;
         let Some(subscription) = state.store.open_subscription(&customer.id, &product.id).await? else {
             continue;
         };

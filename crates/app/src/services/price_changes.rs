@@ -209,11 +209,7 @@ pub async fn withdraw(state: &AppState, seller: &Seller, code: &str) -> Result<(
 
 /// The customer accepts the pending active change of a product they subscribe to (R27).
 pub async fn accept(state: &AppState, customer: &Account, code: &str) -> Result<Pending> {
-    let product = state
-        .store
-        .product_by_code(code)
-        .await?
-        .ok_or(Error::NotFound("product"))?;
+    let product = products::by_code(state, code).await?;
     state
         .store
         .open_subscription(&customer.id, &product.id)

@@ -268,13 +268,18 @@ pub async fn update(state: &AppState, seller: &Seller, code: &str, body: &Value)
     ProductView::load(state, updated).await
 }
 
-/// A product by its code with its seller, as bills and statements name them.
-pub async fn with_seller(state: &AppState, code: &str) -> Result<(Product, Seller)> {
-    let product = state
+/// A product by its code; an unknown code is 404.
+pub async fn by_code(state: &AppState, code: &str) -> Result<Product> {
+    state
         .store
         .product_by_code(code)
         .await?
-        .ok_or(Error::NotFound("product"))?;
+        .ok_or(Error::NotFound("product"))
+}
+
+/// A product by its code with its seller, as bills and statements name them.
+pub async fn with_seller(state: &AppState, code: &str) -> Result<(Product, Seller)> {
+    let product = by_code(state, code).await?;
     let seller = state
         .store
         .seller(&product.seller_id)

@@ -21,7 +21,7 @@ use crate::services::cancellation::{self, Settled};
 use crate::services::month_to_date::{MonthToDate, ProductMonth, month_to_date};
 use crate::services::price_changes::{self, Mode};
 use crate::services::price_table::pricing_table;
-use crate::services::products::ProductView;
+use crate::services::products::{self, ProductView};
 use crate::services::purchase::describe_card;
 use crate::state::AppState;
 
@@ -262,11 +262,7 @@ async fn subscription_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<SubscriptionPage, Error> {
-    let product = state
-        .store
-        .product_by_code(code)
-        .await?
-        .ok_or(Error::NotFound("product"))?;
+    let product = products::by_code(state, code).await?;
     let latest = state
         .store
         .subscriptions_to_product(&user.account.id, &product.id)
