@@ -82,8 +82,7 @@ async fn cancel_giving_back(
     now: DateTime<Utc>,
     unused: Option<Money>,
 ) -> Result<Settled> {
-    let mut refund_bill = None;
-    let mut reduction = None;
+    let mut given = GiveBack::Nothing;
     let mut void = None;
     if subscription.state == SubscriptionState::Pending.as_str() {
         // R10: nothing was collected; the sign-up bill is closed uncollected.
@@ -105,30 +104,19 @@ async fn cancel_giving_back(
                 unused_after_today(price.pricing.monthly_fee, now)
             }
         };
+        let event = CANCELLATION_EVENT.to_owned();
         let description = unused_description(product, now);
-        match BillStatus::parse(&fee_bill.status) {
-            _ if unused.is_zero() => {}
-            Some(BillStatus::Paid) => {
-                let event = CANCELLATION_EVENT.to_owned();
-                refund_bill = Some(refund(&fee_bill, subscription, unused, now, event, description));
-            }
-            Some(BillStatus::Pending | BillStatus::Failed) => {
-                reduction = Some(reducing_line(&fee_bill, subscription, unused, description))
-            }
-            Some(BillStatus::Void) | None => {}
-        }
+        given = give_back(&fee_bill, subscription, unused, now, event, description);
     }
-    let settled = match (&refund_bill, &reduction) {
-        (Some(bill), _) => Settled::Refunded(Money::from_cents(-bill.bill.total_cents)),
-        (_, Some(line)) => Settled::Reduced(Money::from_cents(-line.amount_cents)),
-        _ => Settled::Nothing,
+    let settled = match &given {
+        GiveBack::Refund(bill) => Settled::Refunded(Money::from_cents(-bill.bill.total_cents)),
+        GiveBack::Reduce(line) => Settled::Reduced(Money::from_cents(-line.amount_cents)),
+        GiveBack::Nothing => Settled::Nothing,
     };
     let email = cancellation_email(state, customer, product, subscription, reason, settled, now).await?;
-    let settlement = match (&refund_bill, &reduction, void.as_deref()) {
-        (Some(bill), _, _) => FeeSettlement::Refund(bill),
-        (_, Some(line), _) => FeeSettlement::Reduce(line),
-        (_, _, Some(bill_id)) => FeeSettlement::VoidSignup { bill_id },
-        _ => FeeSettlement::Nothing,
+    let settlement = match (&given, void.as_deref()) {
+        (GiveBack::Nothing, Some(bill_id)) => FeeSettlement::VoidSignup { bill_id },
+        _ => given.settlement(),
     };
     let started = state
         .store
@@ -152,9 +140,48 @@ async fn cancel_giving_back(
     Ok(settled)
 }
 
-/// A refund bill giving back `amount` of the fee collected on `fee_bill` (R6: negative), once per subscription and
-/// `event` (R20).
-pub(crate) fn refund(
+/// How part of a month's fee goes back to the customer (R23, R26).
+pub(crate) enum GiveBack {
+    /// Nothing to give back, or nothing collected or owed on a void bill.
+    Nothing,
+    /// The fee was collected: a refund bill pays it back through the gateway.
+    Refund(NewBill),
+    /// The bill carrying the fee is unpaid: a negative line reduces it.
+    Reduce(BillLine),
+}
+
+impl GiveBack {
+    pub(crate) fn settlement(&self) -> FeeSettlement<'_> {
+        match self {
+            GiveBack::Nothing => FeeSettlement::Nothing,
+            GiveBack::Refund(bill) => FeeSettlement::Refund(bill),
+            GiveBack::Reduce(line) => FeeSettlement::Reduce(line),
+        }
+    }
+}
+
+/// Gives back `amount` of the fee `fee_bill` carries: refunded when it was collected, taken off it while it is
+/// unpaid, not at all from a void bill. A refund bill is once per subscription and `event` (R20).
+pub(crate) fn give_back(
+    fee_bill: &Bill,
+    subscription: &Subscription,
+    amount: Money,
+    now: DateTime<Utc>,
+    event: String,
+    description: String,
+) -> GiveBack {
+    match BillStatus::parse(&fee_bill.status) {
+        _ if amount.is_zero() => GiveBack::Nothing,
+        Some(BillStatus::Paid) => GiveBack::Refund(refund(fee_bill, subscription, amount, now, event, description)),
+        Some(BillStatus::Pending | BillStatus::Failed) => {
+            GiveBack::Reduce(reducing_line(fee_bill, subscription, amount, description))
+        }
+        Some(BillStatus::Void) | None => GiveBack::Nothing,
+    }
+}
+
+/// A refund bill giving back `amount` of the fee collected on `fee_bill` (R6: negative).
+fn refund(
     fee_bill: &Bill,
     subscription: &Subscription,
     amount: Money,
@@ -195,12 +222,7 @@ pub(crate) fn refund(
 }
 
 /// The negative `monthly_fee` line that takes `amount` off the unpaid bill carrying the fee (R23).
-pub(crate) fn reducing_line(
-    fee_bill: &Bill,
-    subscription: &Subscription,
-    amount: Money,
-    description: String,
-) -> BillLine {
+fn reducing_line(fee_bill: &Bill, subscription: &Subscription, amount: Money, description: String) -> BillLine {
     BillLine {
         bill_id: fee_bill.id.clone(),
         position: 0,

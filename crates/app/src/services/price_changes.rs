@@ -12,7 +12,6 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, Timelike, Utc};
 use serde_json::{Value, json};
 use tollgate_domain::Money;
-use tollgate_domain::billing::BillStatus;
 use tollgate_domain::calendar::{Month, format_instant, long_date, parse_instant};
 use tollgate_domain::json::Object;
 use tollgate_domain::pricing::PriceSchedule;
@@ -20,17 +19,17 @@ use tollgate_domain::proration::remaining_including_today;
 use tollgate_domain::subscription::SubscriptionState;
 use tollgate_domain::validation::optional_text;
 use tollgate_store::accounts::Account;
-use tollgate_store::bills::{Bill, BillLine, BillLineView, NewBill};
+use tollgate_store::bills::{Bill, BillLineView};
 use tollgate_store::outbox::Email;
 use tollgate_store::price_changes::{Effect, FeeDifference, PriceChange};
 use tollgate_store::products::{PriceVersion, Product};
 use tollgate_store::sellers::Seller;
-use tollgate_store::subscriptions::{FeeSettlement, Subscription};
+use tollgate_store::subscriptions::Subscription;
 use tollgate_store::{StoreError, instant, millis, new_id};
 
 use crate::error::{Error, Result};
 use crate::mail::compose::{self, Moment, PriceChangeFacts, PriceChangeNotice};
-use crate::services::cancellation;
+use crate::services::cancellation::{self, GiveBack};
 use crate::services::payments;
 use crate::services::price_table::pricing_table;
 use crate::services::products::{self, kind_of, schedule_of};
@@ -464,7 +463,7 @@ async fn put_in_effect(state: &AppState, product: &Product, pending: &Pending) -
             .zip(&emails)
             .map(|(d, email)| Effect {
                 difference: &d.record,
-                settlement: d.settlement(),
+                settlement: d.given.settlement(),
                 at: millis(at),
                 email,
             })
@@ -511,32 +510,19 @@ struct Staying<'a> {
 struct Decided {
     difference: Difference,
     record: FeeDifference,
-    refund: Option<NewBill>,
-    reduction: Option<BillLine>,
-}
-
-impl Decided {
-    fn settlement(&self) -> FeeSettlement<'_> {
-        match (&self.refund, &self.reduction) {
-            (Some(bill), _) => FeeSettlement::Refund(bill),
-            (_, Some(line)) => FeeSettlement::Reduce(line),
-            _ => FeeSettlement::Nothing,
-        }
-    }
+    given: GiveBack,
 }
 
 /// A refund bill's lines as its repayment is booked: with the product's code and seller.
 fn refund_lines(product: &Product, decided: &Decided) -> Vec<BillLineView> {
-    decided
-        .refund
-        .iter()
-        .flat_map(|bill| &bill.lines)
-        .map(|line| BillLineView::of(line, product))
-        .collect()
+    match &decided.given {
+        GiveBack::Refund(bill) => bill.lines.iter().map(|line| BillLineView::of(line, product)).collect(),
+        _ => Vec::new(),
+    }
 }
 
-/// R26: a decrease is refunded when the month's fee was collected (`fee_bill` is the bill carrying it), else taken
-/// off the unpaid bill; an increase is owed until the next 1st's bill.
+/// R26: a decrease is given back as a cancellation's unused fee is (`fee_bill` is the bill carrying the month's
+/// fee); an increase is owed until the next 1st's bill.
 fn decide(
     product: &Product,
     pending: &Pending,
@@ -546,32 +532,24 @@ fn decide(
 ) -> Decided {
     let at = pending.effective_at();
     let description = difference_description(product, amount, at);
-    let mut refund = None;
-    let mut reduction = None;
-    let (difference, bill_id) = match fee_bill.map(|b| (b, BillStatus::parse(&b.status))) {
+    let mut given = GiveBack::Nothing;
+    let (difference, bill_id) = match fee_bill {
         _ if amount.is_zero() => (Difference::None, None),
         // A sign-up still unpaid keeps the old fee for its first month: it may never be paid (R10).
         _ if amount > Money::ZERO && subscription.state == SubscriptionState::Pending.as_str() => {
             (Difference::None, None)
         }
         _ if amount > Money::ZERO => (Difference::Owed(amount), None),
-        Some((bill, Some(BillStatus::Paid))) => {
+        Some(bill) => {
             let event = format!("price-change:{}", pending.change.id);
-            let bill = cancellation::refund(bill, subscription, -amount, at, event, description.clone());
-            let id = bill.bill.id.clone();
-            refund = Some(bill);
-            (Difference::Refunded(-amount), Some(id))
+            given = cancellation::give_back(bill, subscription, -amount, at, event, description.clone());
+            match &given {
+                GiveBack::Refund(refund) => (Difference::Refunded(-amount), Some(refund.bill.id.clone())),
+                GiveBack::Reduce(_) => (Difference::Reduced(-amount), Some(bill.id.clone())),
+                GiveBack::Nothing => (Difference::None, None),
+            }
         }
-        Some((bill, Some(BillStatus::Pending | BillStatus::Failed))) => {
-            reduction = Some(cancellation::reducing_line(
-                bill,
-                subscription,
-                -amount,
-                description.clone(),
-            ));
-            (Difference::Reduced(-amount), Some(bill.id.clone()))
-        }
-        _ => (Difference::None, None),
+        None => (Difference::None, None),
     };
     let record = FeeDifference {
         subscription_id: subscription.id.clone(),
@@ -588,8 +566,7 @@ fn decide(
     Decided {
         difference,
         record,
-        refund,
-        reduction,
+        given,
     }
 }
 
