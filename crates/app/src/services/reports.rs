@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use tollgate_domain::Money;
-use tollgate_domain::billing::{BillStatus, LineKind, activity_month};
+use tollgate_domain::billing::{BillStatus, LineKind};
 use tollgate_domain::calendar::{Month, format_instant};
 use tollgate_store::reports::{ReportSubscription, SubscriptionCounts};
 use tollgate_store::sellers::Seller;
@@ -20,8 +20,7 @@ use tollgate_store::{instant, millis};
 
 use crate::error::{Error, Result};
 use crate::services::sellers;
-use crate::services::settlement::base_costs;
-use crate::services::stored_decimal;
+use crate::services::settlement;
 use crate::state::AppState;
 
 /// The subscription report: the current month to date, per product.
@@ -147,40 +146,20 @@ pub async fn month_of(state: &AppState, seller: &Seller, month: Month) -> Result
         .store
         .subscriptions_during(&seller.id, millis(month.start()), millis(month.next().start()))
         .await?;
+    let activity = settlement::months_activity(state, month, month, Some(&seller.id)).await?;
     let mut lines: HashMap<String, Vec<SettlementLine>> = HashMap::new();
-    for line in state
-        .store
-        .settlement_lines(millis(month.start()), Some(&seller.id))
-        .await?
-    {
-        let placed = activity_month(
-            &line.bill_kind,
-            &line.period,
-            Month::of(instant(line.issued_at)),
-            &line.kind,
-            line.usage_month.as_deref(),
-        );
-        if placed == Some(month) {
-            lines.entry(line.subscription_id.clone()).or_default().push(line);
-        }
+    for (_, line) in activity.lines {
+        lines.entry(line.subscription_id.clone()).or_default().push(line);
     }
-    let costs = base_costs(state, month).await?;
     let mut usage: HashMap<String, BTreeMap<String, (Decimal, Decimal)>> = HashMap::new();
-    let month_text = month.to_string();
-    for day in state
-        .store
-        .settlement_usage(&month_text, &month_text, Some(&seller.id))
-        .await?
-    {
-        let quantity = stored_decimal("usage quantity", &day.quantity)?;
-        let cost = costs.get(&day.dimension).copied().unwrap_or_default();
+    for priced in activity.usage {
         let entry = usage
-            .entry(day.subscription_id)
+            .entry(priced.day.subscription_id)
             .or_default()
-            .entry(day.dimension)
+            .entry(priced.day.dimension)
             .or_default();
-        entry.0 += quantity;
-        entry.1 += quantity * cost;
+        entry.0 += priced.quantity;
+        entry.1 += priced.base_cost;
     }
     Ok(MonthOfSubscriptions {
         subscriptions,

@@ -15,7 +15,7 @@ use tollgate_domain::billing::{BillStatus, LineKind, activity_month};
 use tollgate_domain::calendar::Month;
 use tollgate_domain::fees::SettlementDue;
 use tollgate_store::ledger::{LedgerTransaction, PLATFORM_BASE_COSTS, PLATFORM_FEES, seller_account};
-use tollgate_store::settlement::Position;
+use tollgate_store::settlement::{Position, SettlementLine, SettlementUsage};
 use tollgate_store::{instant, millis, new_id};
 
 use crate::error::Result;
@@ -47,6 +47,75 @@ pub struct MonthSums {
     pub usage: BTreeMap<String, Decimal>,
 }
 
+/// The bill lines and usage of the months from `first` to `last`, each in its month of activity (R19, R29), of one
+/// seller's products when `seller_id` is given: what settlement, the activity page and the reports add up.
+pub struct MonthsActivity {
+    /// Lines of bills that are not void.
+    pub lines: Vec<(Month, SettlementLine)>,
+    pub usage: Vec<PricedUsage>,
+}
+
+/// A day's usage with its base cost at its month's prices (R31), unrounded.
+pub struct PricedUsage {
+    pub month: Month,
+    pub day: SettlementUsage,
+    pub quantity: Decimal,
+    pub base_cost: Decimal,
+}
+
+pub async fn months_activity(
+    state: &AppState,
+    first: Month,
+    last: Month,
+    seller_id: Option<&str>,
+) -> Result<MonthsActivity> {
+    let lines = state
+        .store
+        .settlement_lines(millis(first.start()), seller_id)
+        .await?
+        .into_iter()
+        .filter_map(|line| {
+            let month = activity_month(
+                &line.bill_kind,
+                &line.period,
+                Month::of(instant(line.issued_at)),
+                &line.kind,
+                line.usage_month.as_deref(),
+            )
+            .filter(|m| *m >= first && *m <= last)?;
+            Some((month, line))
+        })
+        .collect();
+    let mut costs: HashMap<Month, HashMap<String, Decimal>> = HashMap::new();
+    for month in first.through(last) {
+        costs.insert(month, base_costs(state, month).await?);
+    }
+    let mut usage = Vec::new();
+    for day in state
+        .store
+        .settlement_usage(&first.to_string(), &last.to_string(), seller_id)
+        .await?
+    {
+        let Ok(month) = day.month.parse::<Month>() else {
+            continue;
+        };
+        let quantity = stored_decimal("usage quantity", &day.quantity)?;
+        // Sellers' own custom.* dimensions cost nothing (R31).
+        let cost = costs
+            .get(&month)
+            .and_then(|c| c.get(&day.dimension))
+            .copied()
+            .unwrap_or_default();
+        usage.push(PricedUsage {
+            month,
+            day,
+            quantity,
+            base_cost: quantity * cost,
+        });
+    }
+    Ok(MonthsActivity { lines, usage })
+}
+
 /// Every customer × product × month from `first` to `last` with revenue or usage, of one seller's products when
 /// `seller_id` is given.
 pub async fn month_sums(
@@ -55,18 +124,9 @@ pub async fn month_sums(
     last: Month,
     seller_id: Option<&str>,
 ) -> Result<BTreeMap<(String, String, Month), MonthSums>> {
+    let activity = months_activity(state, first, last, seller_id).await?;
     let mut sums: BTreeMap<(String, String, Month), MonthSums> = BTreeMap::new();
-    for line in state.store.settlement_lines(millis(first.start()), seller_id).await? {
-        let Some(month) = activity_month(
-            &line.bill_kind,
-            &line.period,
-            Month::of(instant(line.issued_at)),
-            &line.kind,
-            line.usage_month.as_deref(),
-        )
-        .filter(|m| *m >= first && *m <= last) else {
-            continue;
-        };
+    for (month, line) in activity.lines {
         let entry = sums
             .entry((line.customer_id, line.product_id, month))
             .or_insert_with(|| MonthSums::of(line.seller_id));
@@ -79,31 +139,14 @@ pub async fn month_sums(
             entry.refunds += amount;
         }
     }
-    let mut costs: HashMap<Month, HashMap<String, Decimal>> = HashMap::new();
-    for month in first.through(last) {
-        costs.insert(month, base_costs(state, month).await?);
-    }
-    for usage in state
-        .store
-        .settlement_usage(&first.to_string(), &last.to_string(), seller_id)
-        .await?
-    {
-        let Ok(month) = usage.month.parse::<Month>() else {
-            continue;
-        };
-        let quantity = stored_decimal("usage quantity", &usage.quantity)?;
-        // Sellers' own custom.* dimensions cost nothing (R31).
-        let cost = costs
-            .get(&month)
-            .and_then(|c| c.get(&usage.dimension))
-            .copied()
-            .unwrap_or_default();
+    for priced in activity.usage {
+        let day = priced.day;
         // Usage with no bill line (not priced by the product, say) still costs the seller (R17).
         let entry = sums
-            .entry((usage.customer_id, usage.product_id, month))
-            .or_insert_with(|| MonthSums::of(usage.seller_id));
-        entry.base_cost += quantity * cost;
-        *entry.usage.entry(usage.dimension).or_default() += quantity;
+            .entry((day.customer_id, day.product_id, priced.month))
+            .or_insert_with(|| MonthSums::of(day.seller_id));
+        entry.base_cost += priced.base_cost;
+        *entry.usage.entry(day.dimension).or_default() += priced.quantity;
     }
     Ok(sums)
 }
@@ -191,7 +234,7 @@ pub async fn settle(state: &AppState, at: DateTime<Utc>) -> Result<()> {
 }
 
 /// The base cost per unit of each dimension at the end of `month` (R31).
-pub(crate) async fn base_costs(state: &AppState, month: Month) -> Result<HashMap<String, Decimal>> {
+async fn base_costs(state: &AppState, month: Month) -> Result<HashMap<String, Decimal>> {
     let end = millis(month.next().start()) - 1;
     let mut costs = HashMap::new();
     for dimension in state.store.dimensions(end).await? {
