@@ -63,6 +63,7 @@ pub struct PricedUsage {
     pub base_cost: Decimal,
 }
 
+/// Reads the months' activity, lines placed and usage priced.
 pub async fn months_activity(
     state: &AppState,
     first: Month,
